@@ -1,0 +1,293 @@
+//! PUBLISH (MQTT 5.0 §3.3, MQTT 3.1.1 §3.3).
+
+use alloc::vec::Vec;
+use core::num::{NonZeroU16, NonZeroU32};
+
+use bytes::{Buf, BufMut, Bytes};
+use bytestring::ByteString;
+
+use super::PacketType;
+use crate::error::{DecodeError, EncodeError};
+use crate::primitive::{
+    PacketId, field_len, finish, packet_id, packet_len, put_field, put_fixed_header, string,
+};
+use crate::property::{self, Properties, PropertyId, UserProperty, Value, ValueRef, put};
+use crate::qos::QoS;
+use crate::topic::TopicName;
+use crate::version::Version;
+
+/// PUBLISH: an application message (MQTT 5.0 §3.3).
+///
+/// ```
+/// use mqtt_proto::{PacketId, Publish, QoS, TopicName};
+///
+/// let mut publish = Publish::new(TopicName::new("a/b")?, &b"hello"[..]);
+/// publish.qos = QoS::AtLeastOnce;
+/// publish.packet_id = PacketId::new(10);
+/// # Ok::<(), mqtt_proto::topic::TopicError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    /// DUP: this is a re-delivery of an earlier attempt (MQTT 5.0 §3.3.1.1). Never set at QoS 0.
+    pub dup: bool,
+    /// The QoS level (MQTT 5.0 §3.3.1.2).
+    pub qos: QoS,
+    /// RETAIN (MQTT 5.0 §3.3.1.3).
+    pub retain: bool,
+    /// The topic name (MQTT 5.0 §3.3.2.1). Empty only when MQTT 5.0's Topic Alias stands for it.
+    pub topic: TopicName,
+    /// The packet identifier: present exactly when QoS is 1 or 2 (MQTT 5.0 §3.3.2.2).
+    pub packet_id: Option<PacketId>,
+    /// MQTT 5.0 properties; empty for MQTT 3.1.1.
+    pub properties: PublishProperties,
+    /// The application message (MQTT 5.0 §3.3.3).
+    pub payload: Bytes,
+}
+
+/// The properties of a PUBLISH (MQTT 5.0 §3.3.2.3), also used for the message a will becomes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PublishProperties {
+    /// Payload Format Indicator: `true` when the payload is UTF-8 text (§3.3.2.3.2).
+    pub payload_format_indicator: Option<bool>,
+    /// Message Expiry Interval in seconds (§3.3.2.3.3).
+    pub message_expiry_interval: Option<u32>,
+    /// Topic Alias (§3.3.2.3.4).
+    pub topic_alias: Option<NonZeroU16>,
+    /// Response Topic for a request/response exchange (§3.3.2.3.5).
+    pub response_topic: Option<TopicName>,
+    /// Correlation Data for a request/response exchange (§3.3.2.3.6).
+    pub correlation_data: Option<Bytes>,
+    /// User Properties, in order (§3.3.2.3.7).
+    pub user_properties: Vec<UserProperty>,
+    /// Subscription Identifiers of the subscriptions that matched, server to client only
+    /// (§3.3.2.3.8).
+    pub subscription_identifiers: Vec<NonZeroU32>,
+    /// Content Type (§3.3.2.3.9).
+    pub content_type: Option<ByteString>,
+}
+
+impl Properties for PublishProperties {
+    const REPEATED_SUBSCRIPTION_ID: bool = true;
+
+    fn set(&mut self, id: PropertyId, value: Value) -> Result<bool, DecodeError> {
+        match id {
+            PropertyId::PayloadFormatIndicator => {
+                self.payload_format_indicator = Some(value.into_bool(id)?)
+            }
+            PropertyId::MessageExpiryInterval => {
+                self.message_expiry_interval = Some(value.into_u32(id)?)
+            }
+            PropertyId::ContentType => self.content_type = Some(value.into_string(id)?),
+            PropertyId::ResponseTopic => self.response_topic = Some(value.into_topic(id)?),
+            PropertyId::CorrelationData => self.correlation_data = Some(value.into_binary(id)?),
+            PropertyId::SubscriptionIdentifier => self
+                .subscription_identifiers
+                .push(value.into_nonzero_u32(id)?),
+            PropertyId::TopicAlias => self.topic_alias = Some(value.into_nonzero_u16(id)?),
+            PropertyId::UserProperty => value.push_user_property(&mut self.user_properties)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn visit<'a>(&'a self, f: &mut dyn FnMut(PropertyId, ValueRef<'a>)) {
+        put::bool(
+            f,
+            PropertyId::PayloadFormatIndicator,
+            self.payload_format_indicator,
+        );
+        put::u32(
+            f,
+            PropertyId::MessageExpiryInterval,
+            self.message_expiry_interval,
+        );
+        put::str(f, PropertyId::ContentType, self.content_type.as_deref());
+        put::str(f, PropertyId::ResponseTopic, self.response_topic.as_deref());
+        put::bin(
+            f,
+            PropertyId::CorrelationData,
+            self.correlation_data.as_deref(),
+        );
+        for id in &self.subscription_identifiers {
+            f(
+                PropertyId::SubscriptionIdentifier,
+                ValueRef::VarInt(id.get()),
+            );
+        }
+        put::u16(
+            f,
+            PropertyId::TopicAlias,
+            self.topic_alias.map(NonZeroU16::get),
+        );
+        property::visit_user_properties(&self.user_properties, f);
+    }
+}
+
+impl PublishProperties {
+    /// `true` when no property is set.
+    pub fn is_empty(&self) -> bool {
+        *self == PublishProperties::default()
+    }
+}
+
+impl Publish {
+    /// A QoS 0 message that is not retained, with no properties.
+    pub fn new(topic: TopicName, payload: impl Into<Bytes>) -> Publish {
+        Publish {
+            dup: false,
+            qos: QoS::AtMostOnce,
+            retain: false,
+            topic,
+            packet_id: None,
+            properties: PublishProperties::default(),
+            payload: payload.into(),
+        }
+    }
+
+    pub(crate) fn decode(
+        version: Version,
+        flags: u8,
+        mut body: Bytes,
+    ) -> Result<Publish, DecodeError> {
+        let dup = flags & 0b1000 != 0;
+        let retain = flags & 0b0001 != 0;
+        let qos = QoS::from_u8((flags >> 1) & 0b11).ok_or(DecodeError::InvalidQoS)?;
+        if dup && qos == QoS::AtMostOnce {
+            return Err(DecodeError::DupOnQoS0);
+        }
+        let (input, topic) = finish(string(&body, &body))?;
+        let topic = TopicName::from_wire(topic)?;
+        let (input, packet_id) = if qos == QoS::AtMostOnce {
+            (input, None)
+        } else {
+            let (input, id) = finish(packet_id(input))?;
+            (input, Some(id))
+        };
+        let (input, properties) = if version.is_v5() {
+            finish(property::decode::<PublishProperties>(
+                &body,
+                input,
+                PacketType::Publish,
+            ))?
+        } else {
+            (input, PublishProperties::default())
+        };
+        if topic.is_empty() && properties.topic_alias.is_none() {
+            return Err(if version.is_v5() {
+                DecodeError::EmptyTopicWithoutAlias
+            } else {
+                DecodeError::InvalidTopic(crate::topic::TopicError::Empty)
+            });
+        }
+        body.advance(body.len() - input.len());
+        Ok(Publish {
+            dup,
+            qos,
+            retain,
+            topic,
+            packet_id,
+            properties,
+            payload: body,
+        })
+    }
+
+    fn flags(&self) -> u8 {
+        (u8::from(self.dup) << 3) | (self.qos.as_u8() << 1) | u8::from(self.retain)
+    }
+
+    fn check(&self) -> Result<(), EncodeError> {
+        match (self.qos, self.packet_id) {
+            (QoS::AtMostOnce, None) => {
+                if self.dup {
+                    return Err(EncodeError::DupOnQoS0);
+                }
+            }
+            (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(_)) => {}
+            _ => return Err(EncodeError::PacketIdMismatch),
+        }
+        if self.topic.is_empty() && self.properties.topic_alias.is_none() {
+            return Err(EncodeError::EmptyTopic);
+        }
+        Ok(())
+    }
+
+    /// Remaining length without the payload, and the property list's length.
+    fn header_body_len(&self, version: Version, properties_len: usize) -> usize {
+        field_len(self.topic.len())
+            + if self.packet_id.is_some() { 2 } else { 0 }
+            + property::wire_len(properties_len, version)
+    }
+
+    /// The exact number of bytes [`encode`](Self::encode) writes.
+    pub fn encoded_len(&self, version: Version) -> usize {
+        let properties_len = if version.is_v5() {
+            property::len(&self.properties)
+        } else {
+            0
+        };
+        packet_len(self.header_body_len(version, properties_len) + self.payload.len())
+    }
+
+    /// Writes the whole packet.
+    ///
+    /// # Errors
+    ///
+    /// See [`Packet::encode`](super::Packet::encode).
+    pub fn encode(&self, version: Version, buf: &mut impl BufMut) -> Result<(), EncodeError> {
+        self.write(version, buf, true)
+    }
+
+    /// Writes everything but the payload: the fixed header (whose remaining length counts the
+    /// payload) and the variable header. Send [`payload`](Self::payload) right after it, for
+    /// example with vectored I/O, to put a large message on the wire without copying it.
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use mqtt_proto::{Publish, TopicName, Version};
+    ///
+    /// let publish = Publish::new(TopicName::new("big")?, vec![7u8; 100_000]);
+    /// let mut header = BytesMut::new();
+    /// publish.encode_header(Version::V5, &mut header)?;
+    /// assert_eq!(header.len() + publish.payload.len(), publish.encoded_len(Version::V5));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// See [`Packet::encode`](super::Packet::encode).
+    pub fn encode_header(
+        &self,
+        version: Version,
+        buf: &mut impl BufMut,
+    ) -> Result<(), EncodeError> {
+        self.write(version, buf, false)
+    }
+
+    fn write(
+        &self,
+        version: Version,
+        buf: &mut impl BufMut,
+        payload: bool,
+    ) -> Result<(), EncodeError> {
+        self.check()?;
+        let properties_len = property::measure(&self.properties, version)?;
+        let header_body = self.header_body_len(version, properties_len);
+        let remaining = header_body + self.payload.len();
+        let here = if payload { remaining } else { header_body };
+        put_fixed_header(
+            buf,
+            (PacketType::Publish as u8) << 4 | self.flags(),
+            remaining,
+            here,
+        )?;
+        put_field(buf, self.topic.as_bytes());
+        if let Some(id) = self.packet_id {
+            buf.put_u16(id.get());
+        }
+        property::encode(&self.properties, properties_len, version, buf);
+        if payload {
+            buf.put_slice(&self.payload);
+        }
+        Ok(())
+    }
+}
