@@ -1,0 +1,1545 @@
+//! The client state machine.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use core::num::NonZeroU32;
+use core::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use mqtt_proto::{
+    Auth, ConnAck, Connect, Decoder, Disconnect, Packet, PacketId, PacketType, PubAck, PubComp,
+    PubRec, PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe, SubscribeProperties, Subscription,
+    SubscriptionOptions, TopicFilter, TopicName, UnsubAck, Unsubscribe, UnsubscribeProperties,
+    Version,
+};
+
+use crate::alias::{Aliases, InboundError, Outbound};
+use crate::config::{AckMode, Config, Qos2Delivery, SessionLostPolicy};
+use crate::error::UsageError;
+use crate::event::{
+    AckToken, Command, Connected, DisconnectReason, Event, FailReason, Message, ProtocolError,
+    PublishFailed, PublishId, Published, Received, RequestId, Subscribed, Unsubscribed,
+};
+use crate::incoming::{Incoming, OwedAck, Qos2};
+use crate::outgoing::{Inflight, InflightKind, Outgoing, Queued, needs_window};
+use crate::server::ServerLimits;
+use crate::store::{MemoryStore, Stage, Store, StoredSession};
+use crate::time::Instant;
+use crate::timer::{Timer, Timers};
+use crate::transmit::Transmit;
+
+/// Where the connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// No transport, or the connection ended. The session state waits for the next one.
+    Disconnected,
+    /// CONNECT sent, waiting for CONNACK (and any AUTH exchange).
+    Connecting,
+    /// The server accepted the connection.
+    Connected,
+}
+
+/// A subscription the server confirmed, as the session remembers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSubscription {
+    /// The options, with the QoS the server granted.
+    pub options: SubscriptionOptions,
+    /// The Subscription Identifier it was made with (MQTT 5.0).
+    pub identifier: Option<NonZeroU32>,
+}
+
+/// An MQTT client session, without I/O: bytes and time go in, bytes, events and deadlines come
+/// out.
+///
+/// The session outlives connections: in-flight publishes, packet identifiers, pending
+/// (un)subscribes, inbound QoS 2 state and the queue of waiting publishes carry over to the next
+/// transport. It never reads a clock; every input takes the current [`Instant`].
+///
+/// Its methods come in four families:
+///
+/// - **Getters** (`&self`): [`state`](Self::state), [`server`](Self::server),
+///   [`subscriptions`](Self::subscriptions), [`wants_read`](Self::wants_read), ...
+/// - **Inputs**: [`handle_transport_opened`](Self::handle_transport_opened),
+///   [`handle_bytes`](Self::handle_bytes) (or [`read_buffer`](Self::read_buffer) with
+///   [`handle_read`](Self::handle_read)), [`handle_timeout`](Self::handle_timeout) and
+///   [`handle_transport_closed`](Self::handle_transport_closed).
+/// - **Commands**: [`publish`](Self::publish), [`subscribe`](Self::subscribe),
+///   [`unsubscribe`](Self::unsubscribe), [`ack`](Self::ack), [`auth`](Self::auth) and
+///   [`disconnect`](Self::disconnect). Mistakes come back at once as a [`UsageError`].
+/// - **Outputs**: [`poll_transmit`](Self::poll_transmit), [`poll_event`](Self::poll_event) and
+///   [`poll_timeout`](Self::poll_timeout).
+///
+/// After any input or command, drain the outputs in that order: write every chunk from
+/// `poll_transmit` to the transport, handle every event, then wait until the deadline from
+/// `poll_timeout`, for more bytes, or for a command. Connection loss is an event
+/// ([`Event::Disconnected`]), never an error: after it, write what `poll_transmit` still gives
+/// (a final DISCONNECT) and close the transport.
+///
+/// ```no_run
+/// use std::io::{Read, Write};
+/// use std::net::TcpStream;
+/// use mqtt_session::{Config, Event, Instant, Session, Version};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let start = std::time::Instant::now();
+/// let now = || Instant::from_millis(start.elapsed().as_millis() as u64);
+///
+/// let mut session = Session::new(Config::new("example", Version::V5));
+/// let mut socket = TcpStream::connect("127.0.0.1:1883")?;
+/// session.handle_transport_opened(now())?;
+/// let mut buf = [0u8; 4096];
+/// loop {
+///     while let Some(bytes) = session.poll_transmit() {
+///         socket.write_all(&bytes)?;
+///     }
+///     while let Some(event) = session.poll_event() {
+///         match event {
+///             Event::Message(m) => println!("{}: {:?}", m.publish.topic, m.publish.payload),
+///             Event::Disconnected(reason) => return Ok(println!("closed: {reason:?}")),
+///             _ => {}
+///         }
+///     }
+///     let timeout = session.poll_timeout().map(|t| t.saturating_duration_since(now()));
+///     socket.set_read_timeout(timeout.map(|t| t.max(std::time::Duration::from_millis(1))))?;
+///     match socket.read(&mut buf) {
+///         Ok(0) => session.handle_transport_closed(now()),
+///         Ok(n) => session.handle_bytes(now(), &buf[..n]),
+///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+///             || e.kind() == std::io::ErrorKind::TimedOut => session.handle_timeout(now()),
+///         Err(_) => session.handle_transport_closed(now()),
+///     }
+/// }
+/// # }
+/// ```
+pub struct Session<S = MemoryStore> {
+    config: Config,
+    store: S,
+    state: ConnectionState,
+    /// Whether a CONNACK has ever accepted a connection of this session.
+    resumable: bool,
+    /// Clean Start as sent in the current connection's CONNECT.
+    clean_start_sent: bool,
+    /// Increments whenever the server loses the session, so old [`AckToken`]s are refused.
+    epoch: u64,
+    decoder: Decoder,
+    read_buf: BytesMut,
+    transmit: Transmit,
+    events: VecDeque<Event>,
+    timers: Timers,
+    ping_outstanding: bool,
+    server: ServerLimits,
+    outgoing: Outgoing,
+    incoming: Incoming,
+    aliases: Aliases,
+    subscriptions: BTreeMap<TopicFilter, ActiveSubscription>,
+    next_publish_id: u64,
+    next_request_id: u64,
+}
+
+impl Session<MemoryStore> {
+    /// A new session with the default in-memory store.
+    pub fn new(config: Config) -> Session<MemoryStore> {
+        Session::with_store(config, MemoryStore::new())
+    }
+}
+
+impl<S: Store> Session<S> {
+    /// A new, empty session that records its state in `store`.
+    pub fn with_store(config: Config, store: S) -> Session<S> {
+        let max_packet_size = match config.version {
+            Version::V5 => config
+                .connect_properties
+                .maximum_packet_size
+                .map_or(mqtt_proto::MAX_PACKET_SIZE, NonZeroU32::get),
+            _ => mqtt_proto::MAX_PACKET_SIZE,
+        };
+        Session {
+            decoder: Decoder::new(config.version).with_max_packet_size(max_packet_size),
+            server: ServerLimits::unknown(config.keep_alive),
+            store,
+            state: ConnectionState::Disconnected,
+            resumable: false,
+            clean_start_sent: false,
+            epoch: 0,
+            read_buf: BytesMut::new(),
+            transmit: Transmit::default(),
+            events: VecDeque::new(),
+            timers: Timers::default(),
+            ping_outstanding: false,
+            outgoing: Outgoing::new(),
+            incoming: Incoming::default(),
+            aliases: Aliases::default(),
+            subscriptions: BTreeMap::new(),
+            next_publish_id: 1,
+            next_request_id: 1,
+            config,
+        }
+    }
+
+    /// A session rebuilt from what `store` holds, so that a restarted process resumes where it
+    /// stopped: unfinished publishes are resent, in order, on the first connection, and inbound
+    /// QoS 2 messages already received are not delivered again.
+    ///
+    /// The first connection asks to resume the server's session (Clean Start 0) when the store
+    /// holds anything.
+    pub fn from_store(config: Config, store: S) -> Session<S> {
+        let StoredSession { outgoing, incoming } = store.load();
+        let mut session = Session::with_store(config, store);
+        for record in outgoing {
+            session.next_publish_id = session.next_publish_id.max(record.id.0 + 1);
+            let packet_id = record.publish.packet_id;
+            match (record.stage, packet_id) {
+                (Stage::Sent | Stage::Released, Some(packet_id))
+                    if !session.outgoing.ids.is_used(packet_id) =>
+                {
+                    session.outgoing.ids.reserve(packet_id);
+                    session.outgoing.push(Inflight {
+                        packet_id,
+                        kind: InflightKind::Publish {
+                            id: record.id,
+                            publish: record.publish,
+                            released: record.stage == Stage::Released,
+                        },
+                    });
+                }
+                _ => {
+                    let mut publish = record.publish;
+                    publish.packet_id = None;
+                    publish.dup = false;
+                    session.outgoing.queue.push_back(Queued {
+                        id: record.id,
+                        publish,
+                        accepted: Instant::ZERO,
+                    });
+                }
+            }
+        }
+        for packet_id in incoming {
+            session
+                .incoming
+                .qos2
+                .insert(packet_id, Qos2::Received(None));
+        }
+        session.resumable = !session.outgoing.inflight.is_empty()
+            || !session.outgoing.queue.is_empty()
+            || !session.incoming.qos2.is_empty();
+        session
+    }
+
+    // ---- getters ------------------------------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The protocol version.
+    pub fn version(&self) -> Version {
+        self.config.version
+    }
+
+    /// Where the connection stands.
+    pub fn state(&self) -> ConnectionState {
+        self.state
+    }
+
+    /// `true` once the server has accepted the current connection.
+    pub fn is_connected(&self) -> bool {
+        self.state == ConnectionState::Connected
+    }
+
+    /// What the server allows on the current (or last) connection.
+    pub fn server(&self) -> &ServerLimits {
+        &self.server
+    }
+
+    /// The subscriptions the server has confirmed, by topic filter.
+    pub fn subscriptions(&self) -> &BTreeMap<TopicFilter, ActiveSubscription> {
+        &self.subscriptions
+    }
+
+    /// QoS 1 and 2 publishes sent and not yet complete.
+    pub fn publishes_in_flight(&self) -> usize {
+        self.outgoing.publishes_in_flight()
+    }
+
+    /// Publishes accepted and waiting to be sent.
+    pub fn publishes_queued(&self) -> usize {
+        self.outgoing.queue.len()
+    }
+
+    /// Whether the caller should read more bytes from the transport: `false` while the
+    /// application has [`Config::max_pending_events`] events or more to take, so that a slow
+    /// consumer makes the transport push back instead of memory growing.
+    pub fn wants_read(&self) -> bool {
+        self.events.len() < self.config.max_pending_events
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give.
+    pub fn has_transmit(&self) -> bool {
+        !self.transmit.is_empty()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The store, mutably.
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    // ---- outputs ------------------------------------------------------------------------
+
+    /// The next bytes to write to the transport, in order. Packets that became ready together
+    /// come as one chunk; a large payload comes as its own chunk, right after its header, so
+    /// it can be written with vectored I/O without a copy.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.transmit.poll()
+    }
+
+    /// The next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) must be called next, if ever.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    // ---- inputs -------------------------------------------------------------------------
+
+    /// The transport to the server is open: sends CONNECT.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::AlreadyConnected`] unless the session is disconnected, and
+    /// [`UsageError::Encode`] when the configuration does not make a valid CONNECT.
+    pub fn handle_transport_opened(&mut self, now: Instant) -> Result<(), UsageError> {
+        if self.state != ConnectionState::Disconnected {
+            return Err(UsageError::AlreadyConnected);
+        }
+        let connect = self.connect_packet();
+        self.transmit.clear();
+        self.read_buf.clear();
+        self.transmit.packet(self.config.version, &connect.into())?;
+        self.state = ConnectionState::Connecting;
+        self.ping_outstanding = false;
+        self.timers.stop_all();
+        self.timers
+            .set(Timer::ConnAck, now + self.config.connect_timeout);
+        Ok(())
+    }
+
+    fn connect_packet(&mut self) -> Connect {
+        let config = &self.config;
+        let client_id = self
+            .server
+            .assigned_client_identifier
+            .clone()
+            .unwrap_or_else(|| config.client_id.clone());
+        let mut clean_start = if self.resumable {
+            config.clean_start_on_reconnect
+        } else {
+            config.clean_start
+        };
+        if client_id.is_empty() && !config.version.is_v5() {
+            clean_start = true; // MQTT-3.1.3-7
+        }
+        self.clean_start_sent = clean_start;
+        Connect {
+            clean_start,
+            keep_alive: config.keep_alive_secs(),
+            client_id,
+            will: config.will.clone(),
+            username: config.username.clone(),
+            password: config.password.clone(),
+            properties: config.connect_properties.clone(),
+        }
+    }
+
+    /// Bytes arrived from the transport; they are copied into the session's read buffer.
+    pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
+        if self.state == ConnectionState::Disconnected {
+            return;
+        }
+        self.read_buf.extend_from_slice(bytes);
+        self.handle_read(now);
+    }
+
+    /// The buffer inbound bytes accumulate in, for callers that read straight into it; call
+    /// [`handle_read`](Self::handle_read) after appending to it.
+    pub fn read_buffer(&mut self) -> &mut BytesMut {
+        &mut self.read_buf
+    }
+
+    /// Processes the bytes appended to [`read_buffer`](Self::read_buffer): every whole packet
+    /// in it is handled, in order.
+    pub fn handle_read(&mut self, now: Instant) {
+        while self.state != ConnectionState::Disconnected {
+            match self.decoder.decode(&mut self.read_buf) {
+                Ok(Some(packet)) => self.handle_packet(now, packet),
+                Ok(None) => return,
+                Err(error) => {
+                    let reason_code = error.reason_code();
+                    self.protocol_error(ProtocolError::Decode(error), reason_code);
+                }
+            }
+        }
+        self.read_buf.clear();
+    }
+
+    /// Time passed: sends PINGREQ when keep alive is due and gives up a connection whose
+    /// CONNACK or PINGRESP is late. Safe to call early or more than once.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.timers.expired(Timer::ConnAck, now) {
+            self.close(DisconnectReason::ConnectTimeout);
+            return;
+        }
+        if self.timers.expired(Timer::PingResp, now) {
+            self.close(DisconnectReason::KeepAliveTimeout);
+            return;
+        }
+        if self.timers.expired(Timer::KeepAlive, now) && self.state == ConnectionState::Connected {
+            if self.ping_outstanding {
+                self.timers.stop(Timer::KeepAlive);
+            } else {
+                self.send(now, &Packet::PingReq);
+                self.ping_outstanding = true;
+                let timeout = self.config.ping_timeout.unwrap_or(self.server.keep_alive);
+                self.timers.set(Timer::PingResp, now + timeout);
+            }
+        }
+    }
+
+    /// The transport closed or failed. Reports [`Event::Disconnected`] unless the session had
+    /// already ended the connection itself.
+    pub fn handle_transport_closed(&mut self, _now: Instant) {
+        if self.state != ConnectionState::Disconnected {
+            self.close(DisconnectReason::TransportClosed);
+        }
+    }
+
+    // ---- commands -----------------------------------------------------------------------
+
+    /// Publishes a message; returns the handle its outcome is reported under.
+    ///
+    /// `publish.packet_id` and `publish.dup` are the session's to set, and Topic Aliases are the
+    /// session's to choose ([`Config::outbound_topic_aliases`]). The message goes out at once
+    /// when connected and, for QoS 1 and 2, when the in-flight window has room; otherwise it
+    /// waits in the queue. Its outcome is [`Event::Published`] (QoS 0: once handed to the
+    /// transport) or [`Event::PublishFailed`].
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::QueueFull`] when it would have to wait and the queue is full; the
+    /// server's limits when they are known ([`UsageError::QoSNotSupported`],
+    /// [`UsageError::RetainNotSupported`], [`UsageError::PacketTooLarge`]); and
+    /// [`UsageError::Encode`] for a packet that can't be encoded.
+    pub fn publish(&mut self, now: Instant, mut publish: Publish) -> Result<PublishId, UsageError> {
+        publish.packet_id = None;
+        publish.dup = false;
+        if publish.properties.topic_alias.is_some() {
+            return Err(UsageError::TopicAliasNotAllowed);
+        }
+        self.check_publish(&mut publish)?;
+        let must_wait = self.state != ConnectionState::Connected
+            || !self.outgoing.queue.is_empty()
+            || (needs_window(&publish) && self.window_full());
+        if must_wait && self.outgoing.queue.len() >= self.config.max_queued {
+            return Err(UsageError::QueueFull);
+        }
+        let id = PublishId(self.next_publish_id);
+        self.next_publish_id += 1;
+        if needs_window(&publish) {
+            self.store.save_outgoing(id, &publish, Stage::Queued);
+        }
+        if must_wait {
+            self.outgoing.queue.push_back(Queued {
+                id,
+                publish,
+                accepted: now,
+            });
+        } else {
+            self.send_publish(now, id, publish);
+        }
+        Ok(id)
+    }
+
+    /// Subscribes to topic filters; the outcome is [`Event::Subscribed`]. Sent at once when
+    /// connected, otherwise when the next connection is accepted.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::Encode`] for an empty list or options MQTT 3.1.1 can't carry, the
+    /// server's limits when known, and [`UsageError::PacketIdsExhausted`].
+    pub fn subscribe(
+        &mut self,
+        now: Instant,
+        subscriptions: Vec<Subscription>,
+        properties: SubscribeProperties,
+    ) -> Result<RequestId, UsageError> {
+        let server = &self.server;
+        for s in &subscriptions {
+            if !server.wildcard_subscription_available && s.filter.has_wildcards() {
+                return Err(UsageError::WildcardSubscriptionsNotSupported);
+            }
+            if !server.shared_subscription_available && s.filter.is_shared() {
+                return Err(UsageError::SharedSubscriptionsNotSupported);
+            }
+        }
+        if !server.subscription_identifiers_available
+            && properties.subscription_identifier.is_some()
+        {
+            return Err(UsageError::SubscriptionIdentifiersNotSupported);
+        }
+        let mut packet = Subscribe {
+            packet_id: PacketId::MIN,
+            subscriptions,
+            properties,
+        };
+        self.check_size(&Packet::Subscribe(packet.clone()))?;
+        let packet_id = self
+            .outgoing
+            .ids
+            .allocate()
+            .ok_or(UsageError::PacketIdsExhausted)?;
+        packet.packet_id = packet_id;
+        let id = self.request_id();
+        self.start_request(now, packet_id, InflightKind::Subscribe { id, packet });
+        Ok(id)
+    }
+
+    /// Unsubscribes from topic filters; the outcome is [`Event::Unsubscribed`]. Sent at once
+    /// when connected, otherwise when the next connection is accepted.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::Encode`] for an empty list, and [`UsageError::PacketIdsExhausted`].
+    pub fn unsubscribe(
+        &mut self,
+        now: Instant,
+        filters: Vec<TopicFilter>,
+        properties: UnsubscribeProperties,
+    ) -> Result<RequestId, UsageError> {
+        let mut packet = Unsubscribe {
+            packet_id: PacketId::MIN,
+            filters,
+            properties,
+        };
+        self.check_size(&Packet::Unsubscribe(packet.clone()))?;
+        let packet_id = self
+            .outgoing
+            .ids
+            .allocate()
+            .ok_or(UsageError::PacketIdsExhausted)?;
+        packet.packet_id = packet_id;
+        let id = self.request_id();
+        self.start_request(now, packet_id, InflightKind::Unsubscribe { id, packet });
+        Ok(id)
+    }
+
+    /// Acknowledges an inbound message in [`AckMode::Manual`]. `reason_code` is sent in MQTT
+    /// 5.0's PUBACK or PUBREC (0x80 and up refuse the message); MQTT 3.1.1 ignores it.
+    ///
+    /// Acknowledgements go to the server in the order the messages arrived: this one waits
+    /// until those before it are acknowledged too.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::UnknownAckToken`] when the message no longer awaits acknowledgement, as
+    /// after the server lost the session.
+    pub fn ack(
+        &mut self,
+        now: Instant,
+        token: AckToken,
+        reason_code: ReasonCode,
+    ) -> Result<(), UsageError> {
+        if token.epoch != self.epoch {
+            return Err(UsageError::UnknownAckToken);
+        }
+        let reason_code = if self.config.version.is_v5() {
+            reason_code
+        } else {
+            ReasonCode::SUCCESS
+        };
+        if token.qos == QoS::ExactlyOnce
+            && self.incoming.qos2.get(&token.packet_id) == Some(&Qos2::AwaitingRelAck)
+        {
+            self.incoming.qos2.remove(&token.packet_id);
+            self.store.remove_incoming(token.packet_id);
+            self.send_if_connected(now, &PubComp::new(token.packet_id).into());
+            return Ok(());
+        }
+        let owed = self
+            .incoming
+            .owed
+            .iter_mut()
+            .find(|a| a.packet_id == token.packet_id && a.qos == token.qos && a.reason.is_none())
+            .ok_or(UsageError::UnknownAckToken)?;
+        owed.reason = Some(reason_code);
+        self.flush_owed(now);
+        Ok(())
+    }
+
+    /// Sends an AUTH packet (MQTT 5.0 enhanced authentication): the answer to an
+    /// [`Event::Auth`], or a re-authentication with reason code 0x19.
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::NoAuthenticationMethod`] for MQTT 3.1.1 or without an Authentication
+    /// Method in the configuration, [`UsageError::NotConnected`] without a connection.
+    pub fn auth(&mut self, now: Instant, auth: Auth) -> Result<(), UsageError> {
+        if !self.config.version.is_v5()
+            || self
+                .config
+                .connect_properties
+                .authentication_method
+                .is_none()
+        {
+            return Err(UsageError::NoAuthenticationMethod);
+        }
+        if self.state == ConnectionState::Disconnected {
+            return Err(UsageError::NotConnected);
+        }
+        let packet = Packet::Auth(auth);
+        self.check_size(&packet)?;
+        self.transmit.packet(self.config.version, &packet)?;
+        self.sent(now);
+        Ok(())
+    }
+
+    /// Ends the connection with DISCONNECT. Unfinished work stays in the session for the next
+    /// connection. Reports [`Event::Disconnected`] with [`DisconnectReason::Requested`].
+    ///
+    /// # Errors
+    ///
+    /// [`UsageError::NotConnected`] without a connection; [`UsageError::InvalidSessionExpiry`]
+    /// for a non-zero Session Expiry Interval when CONNECT had zero (MQTT-3.14.2-2);
+    /// [`UsageError::Encode`] for a DISCONNECT MQTT 3.1.1 can't carry.
+    pub fn disconnect(&mut self, now: Instant, disconnect: Disconnect) -> Result<(), UsageError> {
+        if self.state == ConnectionState::Disconnected {
+            return Err(UsageError::NotConnected);
+        }
+        let connect_expiry = self.config.connect_properties.session_expiry_interval;
+        if matches!(connect_expiry, None | Some(0))
+            && matches!(disconnect.properties.session_expiry_interval, Some(e) if e != 0)
+        {
+            return Err(UsageError::InvalidSessionExpiry);
+        }
+        let packet = Packet::Disconnect(disconnect);
+        self.transmit.packet(self.config.version, &packet)?;
+        self.sent(now);
+        self.close(DisconnectReason::Requested);
+        Ok(())
+    }
+
+    // ---- inbound packets ----------------------------------------------------------------
+
+    fn handle_packet(&mut self, now: Instant, packet: Packet) {
+        self.timers.stop(Timer::PingResp);
+        self.ping_outstanding = false;
+        if self.state == ConnectionState::Connecting
+            && !matches!(
+                packet,
+                Packet::ConnAck(_) | Packet::Auth(_) | Packet::Disconnect(_)
+            )
+        {
+            let unexpected = ProtocolError::UnexpectedPacket(packet.packet_type());
+            self.protocol_error(unexpected, ReasonCode::PROTOCOL_ERROR);
+            return;
+        }
+        let result = match packet {
+            Packet::ConnAck(connack) => self.on_connack(now, connack),
+            Packet::Publish(publish) => self.on_publish(now, publish),
+            Packet::PubAck(ack) => self.on_puback(now, ack),
+            Packet::PubRec(rec) => self.on_pubrec(now, rec),
+            Packet::PubRel(rel) => self.on_pubrel(now, rel),
+            Packet::PubComp(comp) => self.on_pubcomp(now, comp),
+            Packet::SubAck(suback) => self.on_suback(now, suback),
+            Packet::UnsubAck(unsuback) => self.on_unsuback(now, unsuback),
+            Packet::PingResp => {
+                self.received(Command::PingResp, None, None, Vec::new());
+                Ok(())
+            }
+            Packet::Disconnect(disconnect) => {
+                self.close(DisconnectReason::ByServer(disconnect));
+                Ok(())
+            }
+            Packet::Auth(auth) => self.on_auth(auth),
+            other => Err(ProtocolError::UnexpectedPacket(other.packet_type())),
+        };
+        if let Err(error) = result {
+            let reason_code = match &error {
+                ProtocolError::TopicAliasInvalid(_) => ReasonCode::TOPIC_ALIAS_INVALID,
+                ProtocolError::ReceiveMaximumExceeded => ReasonCode::RECEIVE_MAXIMUM_EXCEEDED,
+                ProtocolError::Decode(e) => e.reason_code(),
+                _ => ReasonCode::PROTOCOL_ERROR,
+            };
+            self.protocol_error(error, reason_code);
+        }
+    }
+
+    fn on_connack(&mut self, now: Instant, connack: ConnAck) -> Result<(), ProtocolError> {
+        if self.state != ConnectionState::Connecting {
+            return Err(ProtocolError::UnexpectedPacket(PacketType::ConnAck));
+        }
+        self.timers.stop(Timer::ConnAck);
+        if connack.reason_code.is_error() {
+            self.close(DisconnectReason::Refused(connack));
+            return Ok(());
+        }
+        if connack.session_present && self.clean_start_sent {
+            // MQTT-3.2.2-2 (5.0), MQTT-3.2.2-1 (3.1.1): a clean start never finds a session.
+            return Err(ProtocolError::Other("Session Present with Clean Start"));
+        }
+        let assigned = connack
+            .properties
+            .assigned_client_identifier
+            .clone()
+            .or_else(|| self.server.assigned_client_identifier.clone());
+        self.server = ServerLimits::from_connack(&connack, self.config.keep_alive);
+        self.server.assigned_client_identifier = assigned;
+        let aliases_out = if self.config.outbound_topic_aliases && self.config.version.is_v5() {
+            self.server.topic_alias_maximum
+        } else {
+            0
+        };
+        let aliases_in = self
+            .config
+            .connect_properties
+            .topic_alias_maximum
+            .filter(|_| self.config.version.is_v5())
+            .unwrap_or(0);
+        self.aliases.reset(aliases_out, aliases_in);
+        self.state = ConnectionState::Connected;
+        self.resumable = true;
+        let session_present = connack.session_present;
+        self.events.push_back(Event::Connected(Connected {
+            session_present,
+            connack,
+        }));
+        if session_present {
+            self.resend_inflight(now);
+            self.flush_owed(now);
+        } else {
+            self.session_lost(now);
+        }
+        self.arm_keep_alive(now);
+        self.drain_queue(now);
+        Ok(())
+    }
+
+    fn on_publish(&mut self, now: Instant, mut publish: Publish) -> Result<(), ProtocolError> {
+        if let Some(alias) = publish.properties.topic_alias {
+            self.aliases
+                .inbound(&mut publish.topic, alias)
+                .map_err(|e| match e {
+                    InboundError::Invalid(a) => ProtocolError::TopicAliasInvalid(a),
+                    InboundError::Unknown(a) => ProtocolError::UnknownTopicAlias(a),
+                })?;
+        }
+        let Some(packet_id) = publish.packet_id else {
+            self.deliver(publish, None, Command::Publish);
+            return Ok(());
+        };
+        let manual = self.config.ack_mode == AckMode::Manual;
+        if publish.qos == QoS::ExactlyOnce {
+            match self.incoming.qos2.get(&packet_id) {
+                Some(Qos2::Received(_)) => {
+                    // A re-sent PUBLISH whose PUBREC got lost: answer again, deliver nothing.
+                    self.send(now, &PubRec::new(packet_id).into());
+                    self.received(Command::Publish, None, Some(packet_id), Vec::new());
+                    return Ok(());
+                }
+                Some(_) => return Ok(()), // still waiting for the application
+                None => {}
+            }
+        }
+        if self.incoming.unacknowledged() >= usize::from(self.receive_maximum()) {
+            return Err(ProtocolError::ReceiveMaximumExceeded);
+        }
+        match (publish.qos, self.config.qos2_delivery) {
+            (QoS::ExactlyOnce, Qos2Delivery::OnPubRel) => {
+                self.incoming.qos2.insert(
+                    packet_id,
+                    Qos2::Received(Some(alloc::boxed::Box::new(publish))),
+                );
+                self.store.save_incoming(packet_id);
+                self.owe(now, packet_id, QoS::ExactlyOnce, Some(ReasonCode::SUCCESS));
+                self.received(Command::Publish, None, Some(packet_id), Vec::new());
+            }
+            (qos, _) => {
+                if qos == QoS::ExactlyOnce {
+                    let state = if manual {
+                        Qos2::AwaitingAck
+                    } else {
+                        self.store.save_incoming(packet_id);
+                        Qos2::Received(None)
+                    };
+                    self.incoming.qos2.insert(packet_id, state);
+                }
+                let token = manual.then_some(AckToken {
+                    packet_id,
+                    qos,
+                    epoch: self.epoch,
+                });
+                let reason = if manual {
+                    None
+                } else {
+                    Some(ReasonCode::SUCCESS)
+                };
+                self.owe(now, packet_id, qos, reason);
+                self.deliver(publish, token, Command::Publish);
+            }
+        }
+        Ok(())
+    }
+
+    fn on_puback(&mut self, now: Instant, ack: PubAck) -> Result<(), ProtocolError> {
+        self.received(
+            Command::PubAck,
+            None,
+            Some(ack.packet_id),
+            alloc::vec![ack.reason_code],
+        );
+        let is_qos1 = self.outgoing.get_mut(ack.packet_id).is_some_and(|e| {
+            matches!(&e.kind, InflightKind::Publish { publish, .. } if publish.qos == QoS::AtLeastOnce)
+        });
+        if is_qos1 {
+            self.complete_publish(now, ack.packet_id, ack.reason_code, ack.properties);
+        }
+        Ok(())
+    }
+
+    fn on_pubrec(&mut self, now: Instant, rec: PubRec) -> Result<(), ProtocolError> {
+        self.received(
+            Command::PubRec,
+            None,
+            Some(rec.packet_id),
+            alloc::vec![rec.reason_code],
+        );
+        let entry = self.outgoing.get_mut(rec.packet_id);
+        let Some(Inflight {
+            kind:
+                InflightKind::Publish {
+                    id,
+                    publish,
+                    released,
+                },
+            ..
+        }) = entry
+        else {
+            // MQTT 5.0 §4.3.3: answer an unknown identifier with 0x92.
+            let mut rel = PubRel::new(rec.packet_id);
+            if self.config.version.is_v5() {
+                rel.reason_code = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+            }
+            self.send(now, &rel.into());
+            return Ok(());
+        };
+        if publish.qos != QoS::ExactlyOnce {
+            return Err(ProtocolError::UnknownPacketId(
+                PacketType::PubRec,
+                rec.packet_id,
+            ));
+        }
+        if rec.reason_code.is_error() {
+            self.complete_publish(now, rec.packet_id, rec.reason_code, rec.properties);
+            return Ok(());
+        }
+        if !*released {
+            *released = true;
+            self.store.save_outgoing(*id, publish, Stage::Released);
+        }
+        // Never the PUBLISH again once PUBREC arrived (MQTT-4.3.3-4).
+        self.send(now, &PubRel::new(rec.packet_id).into());
+        Ok(())
+    }
+
+    fn on_pubcomp(&mut self, now: Instant, comp: PubComp) -> Result<(), ProtocolError> {
+        self.received(
+            Command::PubComp,
+            None,
+            Some(comp.packet_id),
+            alloc::vec![comp.reason_code],
+        );
+        let released = self
+            .outgoing
+            .get_mut(comp.packet_id)
+            .is_some_and(|e| matches!(e.kind, InflightKind::Publish { released: true, .. }));
+        if released {
+            // PUBCOMP's reason code is Success or Packet Identifier not found; either way the
+            // exchange is over and the server has the message.
+            self.complete_publish(now, comp.packet_id, ReasonCode::SUCCESS, comp.properties);
+        }
+        Ok(())
+    }
+
+    fn on_pubrel(&mut self, now: Instant, rel: PubRel) -> Result<(), ProtocolError> {
+        let packet_id = rel.packet_id;
+        let manual = self.config.ack_mode == AckMode::Manual;
+        match self.incoming.qos2.get_mut(&packet_id) {
+            Some(Qos2::Received(held)) => {
+                let message = held.take();
+                match message {
+                    Some(message) if manual => {
+                        self.incoming.qos2.insert(packet_id, Qos2::AwaitingRelAck);
+                        let token = AckToken {
+                            packet_id,
+                            qos: QoS::ExactlyOnce,
+                            epoch: self.epoch,
+                        };
+                        self.deliver(*message, Some(token), Command::PubRel);
+                    }
+                    message => {
+                        self.incoming.qos2.remove(&packet_id);
+                        self.store.remove_incoming(packet_id);
+                        self.send(now, &PubComp::new(packet_id).into());
+                        match message {
+                            Some(message) => self.deliver(*message, None, Command::PubRel),
+                            None => {
+                                self.received(Command::PubRel, None, Some(packet_id), Vec::new())
+                            }
+                        }
+                    }
+                }
+            }
+            Some(_) => {} // the application has not acknowledged yet; PUBCOMP follows its ack
+            None => {
+                let mut comp = PubComp::new(packet_id);
+                if self.config.version.is_v5() {
+                    comp.reason_code = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
+                }
+                self.send(now, &comp.into());
+                self.received(Command::PubRel, None, Some(packet_id), Vec::new());
+            }
+        }
+        Ok(())
+    }
+
+    fn on_suback(&mut self, now: Instant, suback: SubAck) -> Result<(), ProtocolError> {
+        self.received(
+            Command::SubAck,
+            None,
+            Some(suback.packet_id),
+            suback.reason_codes.clone(),
+        );
+        let Some(position) = self.outgoing.position(suback.packet_id) else {
+            return Ok(());
+        };
+        let is_subscribe = matches!(
+            self.outgoing.inflight.get(position).map(|e| &e.kind),
+            Some(InflightKind::Subscribe { packet, .. })
+                if packet.subscriptions.len() == suback.reason_codes.len()
+        );
+        if !is_subscribe {
+            return Err(ProtocolError::WrongReasonCodeCount(PacketType::SubAck));
+        }
+        if let Some(Inflight {
+            kind: InflightKind::Subscribe { id, packet },
+            ..
+        }) = self.outgoing.remove(suback.packet_id)
+        {
+            for (s, code) in packet.subscriptions.into_iter().zip(&suback.reason_codes) {
+                if let Some(qos) = QoS::from_u8(code.0) {
+                    let options = SubscriptionOptions { qos, ..s.options };
+                    let identifier = packet.properties.subscription_identifier;
+                    self.subscriptions.insert(
+                        s.filter,
+                        ActiveSubscription {
+                            options,
+                            identifier,
+                        },
+                    );
+                }
+            }
+            self.events.push_back(Event::Subscribed(Subscribed {
+                id,
+                packet_id: suback.packet_id,
+                reason_codes: suback.reason_codes,
+                properties: suback.properties,
+            }));
+        }
+        let _ = now;
+        Ok(())
+    }
+
+    fn on_unsuback(&mut self, now: Instant, unsuback: UnsubAck) -> Result<(), ProtocolError> {
+        self.received(
+            Command::UnsubAck,
+            None,
+            Some(unsuback.packet_id),
+            unsuback.reason_codes.clone(),
+        );
+        let Some(position) = self.outgoing.position(unsuback.packet_id) else {
+            return Ok(());
+        };
+        let v5 = self.config.version.is_v5();
+        let fits = matches!(
+            self.outgoing.inflight.get(position).map(|e| &e.kind),
+            Some(InflightKind::Unsubscribe { packet, .. })
+                if !v5 || packet.filters.len() == unsuback.reason_codes.len()
+        );
+        if !fits {
+            return Err(ProtocolError::WrongReasonCodeCount(PacketType::UnsubAck));
+        }
+        if let Some(Inflight {
+            kind: InflightKind::Unsubscribe { id, packet },
+            ..
+        }) = self.outgoing.remove(unsuback.packet_id)
+        {
+            for (i, filter) in packet.filters.iter().enumerate() {
+                let ok = unsuback.reason_codes.get(i).is_none_or(|c| c.is_success());
+                if ok {
+                    self.subscriptions.remove(filter);
+                }
+            }
+            self.events.push_back(Event::Unsubscribed(Unsubscribed {
+                id,
+                packet_id: unsuback.packet_id,
+                reason_codes: unsuback.reason_codes,
+                properties: unsuback.properties,
+            }));
+        }
+        let _ = now;
+        Ok(())
+    }
+
+    fn on_auth(&mut self, auth: Auth) -> Result<(), ProtocolError> {
+        if self
+            .config
+            .connect_properties
+            .authentication_method
+            .is_none()
+        {
+            return Err(ProtocolError::UnexpectedPacket(PacketType::Auth));
+        }
+        self.events.push_back(Event::Auth(auth));
+        Ok(())
+    }
+
+    // ---- outbound work ------------------------------------------------------------------
+
+    fn window_full(&self) -> bool {
+        let window = self
+            .config
+            .max_inflight
+            .get()
+            .min(self.server.receive_maximum);
+        self.outgoing.publishes_in_flight() >= usize::from(window)
+    }
+
+    fn receive_maximum(&self) -> u16 {
+        match self.config.version {
+            Version::V5 => self
+                .config
+                .connect_properties
+                .receive_maximum
+                .map_or(u16::MAX, |r| r.get()),
+            _ => u16::MAX,
+        }
+    }
+
+    /// Checks a publish that has no packet identifier yet against the server's limits and the
+    /// encoder's rules.
+    fn check_publish(&self, publish: &mut Publish) -> Result<(), UsageError> {
+        if publish.qos > self.server.maximum_qos {
+            return Err(UsageError::QoSNotSupported(publish.qos));
+        }
+        if publish.retain && !self.server.retain_available {
+            return Err(UsageError::RetainNotSupported);
+        }
+        // Check it as it will be sent, with a packet identifier at QoS 1 and 2.
+        if publish.qos != QoS::AtMostOnce {
+            publish.packet_id = Some(PacketId::MIN);
+        }
+        let version = self.config.version;
+        let result = self.check_encoding(
+            |buf| publish.encode_header(version, buf),
+            || publish.encoded_len(version),
+        );
+        publish.packet_id = None;
+        result
+    }
+
+    /// Checks that `packet` encodes and fits the server's Maximum Packet Size.
+    fn check_size(&self, packet: &Packet) -> Result<(), UsageError> {
+        let version = self.config.version;
+        self.check_encoding(
+            |buf| packet.encode(version, buf),
+            || packet.encoded_len(version),
+        )
+    }
+
+    fn check_encoding(
+        &self,
+        encode: impl FnOnce(&mut &mut [u8]) -> Result<(), mqtt_proto::EncodeError>,
+        len: impl FnOnce() -> usize,
+    ) -> Result<(), UsageError> {
+        // Encoding into an empty slice runs every check, then stops for lack of room.
+        match encode(&mut &mut [][..]) {
+            Ok(()) | Err(mqtt_proto::EncodeError::BufferTooSmall { .. }) => {}
+            Err(e) => return Err(UsageError::Encode(e)),
+        }
+        if let Some(max) = self.server.maximum_packet_size {
+            let size = len();
+            if size > max.get() as usize {
+                return Err(UsageError::PacketTooLarge {
+                    size,
+                    max: max.get(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn request_id(&mut self) -> RequestId {
+        let id = RequestId(self.next_request_id);
+        self.next_request_id += 1;
+        id
+    }
+
+    fn start_request(&mut self, now: Instant, packet_id: PacketId, kind: InflightKind) {
+        if self.state == ConnectionState::Connected {
+            let packet = match &kind {
+                InflightKind::Subscribe { packet, .. } => Packet::Subscribe(packet.clone()),
+                InflightKind::Unsubscribe { packet, .. } => Packet::Unsubscribe(packet.clone()),
+                InflightKind::Publish { .. } => return,
+            };
+            self.send(now, &packet);
+        }
+        self.outgoing.push(Inflight { packet_id, kind });
+    }
+
+    /// Sends queued publishes while connected and the window has room, in order.
+    fn drain_queue(&mut self, now: Instant) {
+        while self.state == ConnectionState::Connected {
+            let Some(front) = self.outgoing.queue.front() else {
+                return;
+            };
+            if needs_window(&front.publish) && self.window_full() {
+                return;
+            }
+            let Some(Queued {
+                id,
+                mut publish,
+                accepted,
+            }) = self.outgoing.queue.pop_front()
+            else {
+                return;
+            };
+            if let Some(expiry) = publish.properties.message_expiry_interval {
+                let waited = now.saturating_duration_since(accepted).as_secs();
+                match u32::try_from(waited)
+                    .ok()
+                    .and_then(|w| expiry.checked_sub(w))
+                {
+                    Some(left) if left > 0 || waited == 0 => {
+                        publish.properties.message_expiry_interval = Some(left);
+                    }
+                    _ => {
+                        self.fail_publish(id, None, FailReason::Expired);
+                        continue;
+                    }
+                }
+            }
+            if let Err(e) = self.check_publish(&mut publish) {
+                let reason = match e {
+                    UsageError::PacketTooLarge { .. } => FailReason::PacketTooLarge,
+                    _ => FailReason::NotSupported,
+                };
+                self.fail_publish(id, None, reason);
+                continue;
+            }
+            self.send_publish(now, id, publish);
+        }
+    }
+
+    /// Sends a publish that passed its checks and has room in the window.
+    fn send_publish(&mut self, now: Instant, id: PublishId, mut publish: Publish) {
+        if publish.qos == QoS::AtMostOnce {
+            self.send_publish_packet(now, &publish);
+            self.events.push_back(Event::Published(Published {
+                id,
+                packet_id: None,
+                qos: QoS::AtMostOnce,
+                reason_code: ReasonCode::SUCCESS,
+                properties: Default::default(),
+            }));
+            return;
+        }
+        let Some(packet_id) = self.outgoing.ids.allocate() else {
+            // All 65,535 identifiers are taken: wait at the front of the queue.
+            self.outgoing.queue.push_front(Queued {
+                id,
+                publish,
+                accepted: now,
+            });
+            return;
+        };
+        publish.packet_id = Some(packet_id);
+        self.store.save_outgoing(id, &publish, Stage::Sent);
+        self.send_publish_packet(now, &publish);
+        self.outgoing.push(Inflight {
+            packet_id,
+            kind: InflightKind::Publish {
+                id,
+                publish,
+                released: false,
+            },
+        });
+    }
+
+    /// Encodes a PUBLISH, with a Topic Alias when they are in use.
+    fn send_publish_packet(&mut self, now: Instant, publish: &Publish) {
+        let version = self.config.version;
+        let result = match self.aliases.outbound(&publish.topic) {
+            Outbound::None => self.transmit.publish(version, publish),
+            Outbound::New(alias) => {
+                let mut aliased = publish.clone();
+                aliased.properties.topic_alias = Some(alias);
+                self.transmit.publish(version, &aliased)
+            }
+            Outbound::Known(alias) => {
+                let mut aliased = publish.clone();
+                aliased.topic = TopicName::default();
+                aliased.properties.topic_alias = Some(alias);
+                self.transmit.publish(version, &aliased)
+            }
+        };
+        debug_assert!(result.is_ok(), "publishes are checked before they are sent");
+        self.sent(now);
+    }
+
+    fn complete_publish(
+        &mut self,
+        now: Instant,
+        packet_id: PacketId,
+        reason_code: ReasonCode,
+        properties: mqtt_proto::AckProperties,
+    ) {
+        let Some(Inflight {
+            kind: InflightKind::Publish { id, publish, .. },
+            ..
+        }) = self.outgoing.remove(packet_id)
+        else {
+            return;
+        };
+        self.store.remove_outgoing(id);
+        let event = if reason_code.is_error() {
+            Event::PublishFailed(PublishFailed {
+                id,
+                packet_id: Some(packet_id),
+                reason: FailReason::Rejected {
+                    reason_code,
+                    properties,
+                },
+            })
+        } else {
+            Event::Published(Published {
+                id,
+                packet_id: Some(packet_id),
+                qos: publish.qos,
+                reason_code,
+                properties,
+            })
+        };
+        self.events.push_back(event);
+        self.drain_queue(now);
+    }
+
+    fn fail_publish(&mut self, id: PublishId, packet_id: Option<PacketId>, reason: FailReason) {
+        self.store.remove_outgoing(id);
+        self.events.push_back(Event::PublishFailed(PublishFailed {
+            id,
+            packet_id,
+            reason,
+        }));
+    }
+
+    /// The server resumed the session: resend unacknowledged PUBLISH with DUP and PUBREL, in
+    /// their original order (MQTT-4.4.0-1, MQTT-4.6.0-1), and pending (un)subscribes.
+    fn resend_inflight(&mut self, now: Instant) {
+        let version = self.config.version;
+        for entry in &self.outgoing.inflight {
+            let result = match &entry.kind {
+                InflightKind::Publish { released: true, .. } => self
+                    .transmit
+                    .packet(version, &PubRel::new(entry.packet_id).into()),
+                InflightKind::Publish { publish, .. } => {
+                    let mut again = publish.clone();
+                    again.dup = true;
+                    self.transmit.publish(version, &again)
+                }
+                InflightKind::Subscribe { packet, .. } => self
+                    .transmit
+                    .packet(version, &Packet::Subscribe(packet.clone())),
+                InflightKind::Unsubscribe { packet, .. } => self
+                    .transmit
+                    .packet(version, &Packet::Unsubscribe(packet.clone())),
+            };
+            debug_assert!(result.is_ok(), "in-flight packets were encoded before");
+        }
+        if !self.outgoing.inflight.is_empty() {
+            self.sent(now);
+        }
+    }
+
+    /// The server has no session for the client: apply the [`SessionLostPolicy`] to what was
+    /// in flight, forget inbound QoS 2 state, and resubscribe if configured.
+    fn session_lost(&mut self, now: Instant) {
+        let inflight = self.outgoing.drain();
+        let policy = self.config.session_lost;
+        let mut requeue = Vec::new();
+        for entry in inflight {
+            match entry.kind {
+                InflightKind::Publish {
+                    id,
+                    publish,
+                    released: true,
+                } => {
+                    // PUBREC said the server has the message: it is delivered.
+                    self.store.remove_outgoing(id);
+                    self.events.push_back(Event::Published(Published {
+                        id,
+                        packet_id: Some(entry.packet_id),
+                        qos: publish.qos,
+                        reason_code: ReasonCode::SUCCESS,
+                        properties: Default::default(),
+                    }));
+                }
+                InflightKind::Publish {
+                    id, mut publish, ..
+                } => match policy {
+                    SessionLostPolicy::Resend => {
+                        publish.packet_id = None;
+                        publish.dup = false;
+                        self.store.save_outgoing(id, &publish, Stage::Queued);
+                        requeue.push(Queued {
+                            id,
+                            publish,
+                            accepted: now,
+                        });
+                    }
+                    _ => self.fail_publish(id, Some(entry.packet_id), FailReason::SessionLost),
+                },
+                InflightKind::Subscribe { id, mut packet } => match policy {
+                    SessionLostPolicy::Resend => self.restart_request(now, |packet_id| {
+                        packet.packet_id = packet_id;
+                        InflightKind::Subscribe { id, packet }
+                    }),
+                    _ => self.events.push_back(Event::RequestFailed {
+                        id,
+                        reason: FailReason::SessionLost,
+                    }),
+                },
+                InflightKind::Unsubscribe { id, mut packet } => match policy {
+                    SessionLostPolicy::Resend => self.restart_request(now, |packet_id| {
+                        packet.packet_id = packet_id;
+                        InflightKind::Unsubscribe { id, packet }
+                    }),
+                    _ => self.events.push_back(Event::RequestFailed {
+                        id,
+                        reason: FailReason::SessionLost,
+                    }),
+                },
+            }
+        }
+        for queued in requeue.into_iter().rev() {
+            self.outgoing.queue.push_front(queued);
+        }
+        if !self.incoming.qos2.is_empty() || !self.incoming.owed.is_empty() {
+            for packet_id in self.incoming.qos2.keys() {
+                self.store.remove_incoming(*packet_id);
+            }
+            self.incoming = Incoming::default();
+            self.epoch += 1;
+        }
+        if self.config.resubscribe {
+            self.resubscribe(now);
+        } else {
+            self.subscriptions.clear();
+        }
+    }
+
+    fn restart_request(&mut self, now: Instant, make: impl FnOnce(PacketId) -> InflightKind) {
+        // Identifiers were all freed just before, so one is always available.
+        if let Some(packet_id) = self.outgoing.ids.allocate() {
+            self.start_request(now, packet_id, make(packet_id));
+        }
+    }
+
+    /// Sends SUBSCRIBE again for every remembered subscription, grouped by subscription
+    /// identifier.
+    fn resubscribe(&mut self, now: Instant) {
+        let mut groups: BTreeMap<Option<NonZeroU32>, Vec<Subscription>> = BTreeMap::new();
+        for (filter, active) in &self.subscriptions {
+            groups
+                .entry(active.identifier)
+                .or_default()
+                .push(Subscription {
+                    filter: filter.clone(),
+                    options: active.options,
+                });
+        }
+        for (identifier, subscriptions) in groups {
+            let properties = SubscribeProperties {
+                subscription_identifier: identifier,
+                ..Default::default()
+            };
+            // Already accepted once; a failure here (identifiers exhausted) leaves the
+            // subscriptions remembered for the next attempt.
+            let _ = self.subscribe(now, subscriptions, properties);
+        }
+    }
+
+    // ---- acknowledgements owed to the server --------------------------------------------
+
+    /// Records an acknowledgement owed for an inbound publish, and sends every one that is
+    /// ready in arrival order.
+    fn owe(&mut self, now: Instant, packet_id: PacketId, qos: QoS, reason: Option<ReasonCode>) {
+        if reason.is_some() && self.incoming.owed.is_empty() {
+            self.send_ack(now, packet_id, qos, reason.unwrap_or_default());
+            return;
+        }
+        self.incoming.owed.push_back(OwedAck {
+            packet_id,
+            qos,
+            reason,
+        });
+        self.flush_owed(now);
+    }
+
+    fn flush_owed(&mut self, now: Instant) {
+        if self.state != ConnectionState::Connected {
+            return;
+        }
+        while let Some(ack) = self.incoming.pop_ready() {
+            self.send_ack(now, ack.packet_id, ack.qos, ack.reason.unwrap_or_default());
+        }
+    }
+
+    fn send_ack(&mut self, now: Instant, packet_id: PacketId, qos: QoS, reason_code: ReasonCode) {
+        let packet = if qos == QoS::AtLeastOnce {
+            Packet::PubAck(PubAck {
+                reason_code,
+                ..PubAck::new(packet_id)
+            })
+        } else {
+            if reason_code.is_error() {
+                // A refused QoS 2 message ends its exchange with the PUBREC.
+                self.incoming.qos2.remove(&packet_id);
+            } else if let Some(state) = self.incoming.qos2.get_mut(&packet_id)
+                && *state == Qos2::AwaitingAck
+            {
+                *state = Qos2::Received(None);
+                self.store.save_incoming(packet_id);
+            }
+            Packet::PubRec(PubRec {
+                reason_code,
+                ..PubRec::new(packet_id)
+            })
+        };
+        self.send(now, &packet);
+    }
+
+    // ---- delivery -----------------------------------------------------------------------
+
+    fn deliver(&mut self, publish: Publish, ack: Option<AckToken>, command: Command) {
+        if self.config.packet_events {
+            let packet_id = publish.packet_id;
+            self.received(command, Some(publish.clone()), packet_id, Vec::new());
+        }
+        self.events
+            .push_back(Event::Message(Message { publish, ack }));
+    }
+
+    fn received(
+        &mut self,
+        command: Command,
+        message: Option<Publish>,
+        packet_id: Option<PacketId>,
+        reason_codes: Vec<ReasonCode>,
+    ) {
+        if self.config.packet_events {
+            self.events.push_back(Event::Received(Received {
+                command,
+                message,
+                packet_id,
+                reason_codes,
+            }));
+        }
+    }
+
+    // ---- the connection -----------------------------------------------------------------
+
+    /// Encodes a packet the session built itself.
+    fn send(&mut self, now: Instant, packet: &Packet) {
+        let result = self.transmit.packet(self.config.version, packet);
+        debug_assert!(result.is_ok(), "the session builds only valid packets");
+        self.sent(now);
+    }
+
+    fn send_if_connected(&mut self, now: Instant, packet: &Packet) {
+        if self.state == ConnectionState::Connected {
+            self.send(now, packet);
+        }
+    }
+
+    /// Something was sent: the keep alive interval starts again (MQTT-3.1.2-23).
+    fn sent(&mut self, now: Instant) {
+        if self.state == ConnectionState::Connected {
+            self.arm_keep_alive(now);
+        }
+    }
+
+    fn arm_keep_alive(&mut self, now: Instant) {
+        let keep_alive = self.server.keep_alive;
+        if keep_alive > Duration::ZERO && !self.ping_outstanding {
+            self.timers.set(Timer::KeepAlive, now + keep_alive);
+        }
+    }
+
+    /// The server broke the protocol: in MQTT 5.0 say why with DISCONNECT (MQTT 5.0 §4.13),
+    /// then end the connection.
+    fn protocol_error(&mut self, error: ProtocolError, reason_code: ReasonCode) {
+        if self.config.version.is_v5() {
+            let disconnect = Packet::Disconnect(Disconnect::new(reason_code));
+            let result = self.transmit.packet(self.config.version, &disconnect);
+            debug_assert!(result.is_ok());
+        }
+        self.close(DisconnectReason::ProtocolError { reason_code, error });
+    }
+
+    /// Ends the connection; the session state stays for the next one.
+    fn close(&mut self, reason: DisconnectReason) {
+        self.state = ConnectionState::Disconnected;
+        self.timers.stop_all();
+        self.ping_outstanding = false;
+        self.read_buf.clear();
+        // QoS 1 acknowledgements not yet sent are dropped: the server sends the message again
+        // on a resumed session, and a late PUBACK could hit an identifier it has reused.
+        // QoS 2 identifiers stay reserved until PUBCOMP, so PUBRECs owed are kept.
+        self.incoming.owed.retain(|a| a.qos == QoS::ExactlyOnce);
+        self.events.push_back(Event::Disconnected(reason));
+    }
+}
+
+impl<S> core::fmt::Debug for Session<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("version", &self.config.version)
+            .field("client_id", &self.config.client_id)
+            .field("state", &self.state)
+            .field("in_flight", &self.outgoing.inflight.len())
+            .field("queued", &self.outgoing.queue.len())
+            .finish_non_exhaustive()
+    }
+}
