@@ -1,0 +1,40 @@
+//! An async MQTT 3.1.1 and 5.0 client on tokio.
+//!
+//! A thin adapter: the protocol lives in [`mqtt_session`]; this crate connects it to tokio
+//! sockets, rustls and WebSocket, and gives it a [`Client`] handle, message streams, the seed
+//! API's callbacks and automatic reconnection.
+//!
+//! ```no_run
+//! use mqtt_tokio::{Client, Options, QoS};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), mqtt_tokio::Error> {
+//!     let client = Client::spawn(Options::from_url("mqtt://127.0.0.1:1883", "quickstart")?).await?;
+//!     let mut news = client.subscription("news/#", QoS::AtLeastOnce).await?;
+//!     client.publish("news/today", "hello", QoS::AtLeastOnce, false).await?;
+//!     let message = news.recv().await.expect("the client is running");
+//!     println!("{}: {:?}", message.topic, message.payload_str());
+//!     client.disconnect().await
+//! }
+//! ```
+//!
+//! Transports: `mqtt://` (TCP), `mqtts://` (TLS), `ws://` and `wss://` (WebSocket, subprotocol
+//! `mqtt`), from a URL ([`Options::from_url`]) or typed [`Options`]. TLS uses rustls with the
+//! ring provider; bring your own `ClientConfig` with [`TlsOptions::from_config`].
+#![forbid(unsafe_code)]
+
+mod client;
+mod connection;
+mod error;
+mod options;
+mod tls;
+mod transport;
+
+pub use client::{Client, Message, Messages, PendingPublish, PublishOutcome};
+pub use connection::Connection;
+pub use error::Error;
+pub use mqtt_proto::{self as proto, QoS, ReasonCode};
+pub use mqtt_session::{self as session, AckMode, Command, Published, Received, Version};
+pub use options::{AuthHook, Backoff, Hook, Options, SocketKeepalive, Transport};
+pub use tls::TlsOptions;
+pub use tokio_rustls::rustls;

@@ -1,0 +1,279 @@
+//! How to reach the broker and how the client behaves.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mqtt_proto::{ByteString, QoS, TopicName, Will};
+use mqtt_session::{Config, Version};
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::tls::TlsOptions;
+
+/// The transport to the broker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transport {
+    /// Plain TCP (`mqtt://`, default port 1883).
+    Tcp,
+    /// TLS over TCP (`mqtts://`, default port 8883).
+    Tls,
+    /// WebSocket (`ws://`, default port 80), subprotocol `mqtt`.
+    WebSocket,
+    /// WebSocket over TLS (`wss://`, default port 443).
+    SecureWebSocket,
+}
+
+impl Transport {
+    /// Whether the transport runs over TLS.
+    pub fn is_tls(self) -> bool {
+        matches!(self, Transport::Tls | Transport::SecureWebSocket)
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            Transport::Tcp => 1883,
+            Transport::Tls => 8883,
+            Transport::WebSocket => 80,
+            Transport::SecureWebSocket => 443,
+        }
+    }
+}
+
+/// TCP keepalive probes (the seed's `sock_keepalive`): `count` probes, the first after `idle`
+/// without traffic, then one every `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketKeepalive {
+    /// Probes sent before the connection is dropped.
+    pub count: u32,
+    /// Idle time before the first probe.
+    pub idle: Duration,
+    /// Time between probes.
+    pub interval: Duration,
+}
+
+/// Exponential backoff with jitter between reconnection attempts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// The wait before the first attempt after a connection is lost.
+    pub initial: Duration,
+    /// The longest wait.
+    pub max: Duration,
+    /// How much the wait grows after each failed attempt.
+    pub multiplier: f64,
+    /// Randomize each wait between half and all of its value, so that many clients that lost
+    /// the same broker don't come back at once.
+    pub jitter: bool,
+}
+
+impl Default for Backoff {
+    /// 100 ms doubling up to 30 s, with jitter.
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(30),
+            multiplier: 2.0,
+            jitter: true,
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before attempt `attempt` (0 for the first).
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
+        let factor = self.multiplier.max(1.0).powi(attempt.min(64) as i32);
+        let base = self.initial.as_secs_f64() * factor;
+        let capped = base.min(self.max.as_secs_f64());
+        let secs = if self.jitter {
+            capped * (0.5 + fastrand::f64() * 0.5)
+        } else {
+            capped
+        };
+        Duration::from_secs_f64(secs)
+    }
+}
+
+/// A hook the client runs with itself: the seed's `breconnect_cb` and `aconnect_cb`.
+pub type Hook = Arc<dyn Fn(&Client) + Send + Sync>;
+
+/// Answers the server's AUTH packets in MQTT 5.0 enhanced authentication: given the server's
+/// AUTH, returns the AUTH to send back, or `None` to send nothing.
+pub type AuthHook = Arc<dyn Fn(&mqtt_proto::Auth) -> Option<mqtt_proto::Auth> + Send + Sync>;
+
+/// Everything the client needs to connect and how it behaves after.
+///
+/// ```
+/// use std::time::Duration;
+/// use mqtt_tokio::{Options, QoS};
+///
+/// let mut options = Options::from_url("mqtt://127.0.0.1:1883", "my-client")?;
+/// options.session.keep_alive = Duration::from_secs(30);
+/// options.set_credentials("user", "secret");
+/// options.set_will("status/my-client", "offline", QoS::AtLeastOnce, true)?;
+/// # Ok::<(), mqtt_tokio::Error>(())
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// The broker's host name or IP address.
+    pub host: String,
+    /// The broker's port.
+    pub port: u16,
+    /// The transport.
+    pub transport: Transport,
+    /// The WebSocket path, `/mqtt` by default.
+    pub path: String,
+    /// TLS settings for `mqtts://` and `wss://`; `None` uses the web PKI roots.
+    pub tls: Option<TlsOptions>,
+    /// The MQTT session: client id, protocol version, keep alive, will, credentials, MQTT 5.0
+    /// properties and the session policies.
+    pub session: Config,
+    /// How long TCP connect, TLS and WebSocket handshakes may take, together.
+    pub connect_timeout: Duration,
+    /// Set `TCP_NODELAY` (on by default: MQTT packets are small and latency matters).
+    pub tcp_nodelay: bool,
+    /// TCP keepalive probes; off by default.
+    pub socket_keepalive: Option<SocketKeepalive>,
+    /// Reconnect automatically with this backoff; `None` turns automatic reconnection off.
+    pub reconnect: Option<Backoff>,
+    /// Run before each reconnection attempt, for example to refresh credentials with
+    /// [`Client::set_credentials`].
+    pub before_reconnect: Option<Hook>,
+    /// Run after each accepted connection, for example to subscribe.
+    pub after_connect: Option<Hook>,
+    /// Answers AUTH packets (MQTT 5.0 enhanced authentication, with an Authentication Method
+    /// in [`session.connect_properties`](Config::connect_properties)).
+    pub on_auth: Option<AuthHook>,
+    /// Capacity of each message stream; a full stream stops the client reading from the
+    /// socket until the consumer catches up.
+    pub stream_capacity: usize,
+    /// Capacity of the command channel from [`Client`] handles to the connection task.
+    pub command_capacity: usize,
+    /// How long [`Client::disconnect`] waits for queued and in-flight publishes to finish
+    /// before it sends DISCONNECT anyway.
+    pub disconnect_timeout: Duration,
+}
+
+impl Options {
+    /// Options for plain TCP to `host:port`, MQTT 5.0.
+    pub fn new(host: impl Into<String>, port: u16, client_id: impl Into<ByteString>) -> Options {
+        Options {
+            host: host.into(),
+            port,
+            transport: Transport::Tcp,
+            path: "/mqtt".into(),
+            tls: None,
+            session: Config::new(client_id, Version::V5),
+            connect_timeout: Duration::from_secs(10),
+            tcp_nodelay: true,
+            socket_keepalive: None,
+            reconnect: Some(Backoff::default()),
+            before_reconnect: None,
+            after_connect: None,
+            on_auth: None,
+            stream_capacity: 1024,
+            command_capacity: 256,
+            disconnect_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Options from a URL: `mqtt://host[:port]`, `mqtts://`, `ws://host[:port][/path]` or
+    /// `wss://`. A query `?version=3.1.1` (or `4`) selects MQTT 3.1.1; MQTT 5.0 is the default.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`] for an unknown scheme or a URL without a host.
+    pub fn from_url(url: &str, client_id: impl Into<ByteString>) -> Result<Options, Error> {
+        let parsed = url::Url::parse(url).map_err(|e| Error::InvalidUrl(format!("{url}: {e}")))?;
+        let transport = match parsed.scheme() {
+            "mqtt" | "tcp" => Transport::Tcp,
+            "mqtts" | "ssl" | "tls" => Transport::Tls,
+            "ws" => Transport::WebSocket,
+            "wss" => Transport::SecureWebSocket,
+            other => return Err(Error::InvalidUrl(format!("unknown scheme {other:?}"))),
+        };
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| Error::InvalidUrl(format!("{url}: no host")))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = parsed.port().unwrap_or(transport.default_port());
+        let mut options = Options::new(host, port, client_id);
+        options.transport = transport;
+        if matches!(transport, Transport::WebSocket | Transport::SecureWebSocket)
+            && parsed.path() != "/"
+        {
+            options.path = parsed.path().to_owned();
+        }
+        for (key, value) in parsed.query_pairs() {
+            if key == "version" {
+                options.session.version = match &*value {
+                    "3.1.1" | "4" => Version::V311,
+                    "5" | "5.0" => Version::V5,
+                    other => return Err(Error::InvalidUrl(format!("unknown version {other:?}"))),
+                };
+            }
+        }
+        Ok(options)
+    }
+
+    /// Selects the protocol version.
+    pub fn set_version(&mut self, version: Version) -> &mut Options {
+        self.session.version = version;
+        self
+    }
+
+    /// The seed's `set_username_pw`.
+    pub fn set_credentials(
+        &mut self,
+        username: impl Into<ByteString>,
+        password: impl Into<bytes::Bytes>,
+    ) -> &mut Options {
+        self.session.username = Some(username.into());
+        self.session.password = Some(password.into());
+        self
+    }
+
+    /// The seed's `set_will`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTopic`] for a topic that is not a valid topic name.
+    pub fn set_will(
+        &mut self,
+        topic: &str,
+        payload: impl Into<bytes::Bytes>,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<&mut Options, Error> {
+        let mut will = Will::new(TopicName::new(topic)?, payload);
+        will.qos = qos;
+        will.retain = retain;
+        self.session.will = Some(will);
+        Ok(self)
+    }
+
+    /// The URL-like address, for logs.
+    pub(crate) fn address(&self) -> String {
+        let scheme = match self.transport {
+            Transport::Tcp => "mqtt",
+            Transport::Tls => "mqtts",
+            Transport::WebSocket => "ws",
+            Transport::SecureWebSocket => "wss",
+        };
+        format!("{scheme}://{}:{}", self.host, self.port)
+    }
+}
+
+impl fmt::Debug for Options {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Options")
+            .field("address", &self.address())
+            .field("session", &self.session)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("reconnect", &self.reconnect)
+            .finish_non_exhaustive()
+    }
+}
