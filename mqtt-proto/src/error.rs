@@ -64,8 +64,9 @@ pub enum DecodeError {
     InvalidPropertyValue(PropertyId),
     /// A SUBSCRIBE or UNSUBSCRIBE carries no topic filter (MQTT-3.8.3-3, MQTT-3.10.3-2).
     NoTopicFilters,
-    /// Subscription options have reserved bits set or a reserved Retain Handling value
-    /// (MQTT-3.8.3-5), or No Local is set on a shared subscription (MQTT-3.8.3-4).
+    /// Subscription options have reserved bits set (MQTT-3.8.3-5, Malformed Packet), QoS 3 or
+    /// Retain Handling 3, or No Local on a shared subscription (MQTT-3.8.3-4); the last three are
+    /// Protocol Errors (MQTT 5.0 §3.8.3.1).
     InvalidSubscriptionOptions(u8),
     /// CONNECT's protocol name is not "MQTT" (MQTT-3.1.2-1).
     InvalidProtocolName,
@@ -91,6 +92,11 @@ impl DecodeError {
             | DecodeError::InvalidPropertyValue(_)
             | DecodeError::NoTopicFilters
             | DecodeError::InvalidProtocolName => ReasonCode::PROTOCOL_ERROR,
+            // MQTT 5.0 §3.8.3.1: set reserved bits (7-6) are malformed (MQTT-3.8.3-5); QoS 3,
+            // Retain Handling 3 and No Local on a shared subscription are Protocol Errors.
+            DecodeError::InvalidSubscriptionOptions(options) if options & 0b1100_0000 == 0 => {
+                ReasonCode::PROTOCOL_ERROR
+            }
             DecodeError::InvalidTopic(TopicError::WildcardInName) => ReasonCode::TOPIC_NAME_INVALID,
             _ => ReasonCode::MALFORMED_PACKET,
         }
@@ -174,7 +180,8 @@ pub enum EncodeError {
     PacketIdMismatch,
     /// DUP is set on a QoS 0 PUBLISH (MQTT-3.3.1-2).
     DupOnQoS0,
-    /// A PUBLISH has an empty topic name and no Topic Alias.
+    /// A PUBLISH has an empty topic name and no Topic Alias, or a will has an empty topic
+    /// (MQTT-4.7.3-1).
     EmptyTopic,
     /// A SUBSCRIBE or UNSUBSCRIBE with no topic filter (MQTT-3.8.3-3, MQTT-3.10.3-2).
     NoTopicFilters,

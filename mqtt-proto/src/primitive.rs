@@ -5,9 +5,8 @@ use core::num::NonZeroU16;
 
 use bytes::{BufMut, Bytes};
 use bytestring::ByteString;
+use nom::IResult;
 use nom::error::{ErrorKind, ParseError};
-use nom::number::complete::be_u16;
-use nom::{IResult, Parser};
 
 use crate::error::{DecodeError, EncodeError};
 
@@ -147,7 +146,18 @@ pub(crate) fn var_int(input: &[u8]) -> PResult<'_, u32> {
     }
 }
 
+/// A Two Byte Integer (MQTT 5.0 §1.5.2), big-endian. Like nom's `be_u16`, which the compiler
+/// does not inline here.
+#[inline]
+fn be_u16(input: &[u8]) -> PResult<'_, u16> {
+    match input.split_first_chunk() {
+        Some((bytes, rest)) => Ok((rest, u16::from_be_bytes(*bytes))),
+        None => Err(nom::Err::Error(DecodeError::UnexpectedEnd)),
+    }
+}
+
 /// A non-zero Packet Identifier.
+#[inline]
 pub(crate) fn packet_id(input: &[u8]) -> PResult<'_, PacketId> {
     let (input, id) = be_u16(input)?;
     match PacketId::new(id) {
@@ -165,7 +175,10 @@ pub(crate) fn binary<'a>(src: &Bytes, input: &'a [u8]) -> PResult<'a, Bytes> {
 /// The raw bytes of a length-prefixed field.
 pub(crate) fn binary_slice(input: &[u8]) -> PResult<'_, &[u8]> {
     let (input, len) = be_u16(input)?;
-    nom::bytes::complete::take(len).parse(input)
+    match input.split_at_checked(usize::from(len)) {
+        Some((data, rest)) => Ok((rest, data)),
+        None => Err(nom::Err::Error(DecodeError::UnexpectedEnd)),
+    }
 }
 
 /// A UTF-8 Encoded String (MQTT 5.0 §1.5.4), as a slice of `src`: well-formed UTF-8
@@ -240,6 +253,7 @@ pub(crate) fn check_field(len: usize, field: &'static str) -> Result<(), EncodeE
 }
 
 /// Refuses a string that is too long or contains U+0000.
+#[inline]
 pub(crate) fn check_string(s: &str, field: &'static str) -> Result<(), EncodeError> {
     check_field(s.len(), field)?;
     if s.as_bytes().contains(&0) {
@@ -266,6 +280,7 @@ pub(crate) const fn first_byte(packet_type: u8, flags: u8) -> u8 {
 ///
 /// `remaining` is the remaining length; `written_here` is how much of it the caller goes on to
 /// write into `buf` (less than `remaining` when a payload is sent separately, with vectored I/O).
+#[inline]
 pub(crate) fn put_fixed_header(
     buf: &mut impl BufMut,
     first: u8,

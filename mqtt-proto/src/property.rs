@@ -274,24 +274,19 @@ pub(crate) fn len<P: Properties>(properties: &P) -> usize {
     len
 }
 
-/// Refuses string and binary fields that are too long and strings that contain U+0000.
-pub(crate) fn check<P: Properties>(properties: &P) -> Result<(), EncodeError> {
-    let mut result = Ok(());
-    properties.visit(&mut |id, value| {
-        if result.is_err() {
-            return;
+/// Refuses a string or binary value that is too long, a string that contains U+0000 and a
+/// Variable Byte Integer above its maximum.
+#[inline]
+fn check_value(id: PropertyId, value: &ValueRef<'_>) -> Result<(), EncodeError> {
+    match *value {
+        ValueRef::VarInt(v) if v > MAX_VAR_INT => Err(EncodeError::InvalidPropertyValue(id)),
+        ValueRef::String(s) => check_string(s, "string property"),
+        ValueRef::Binary(b) => check_field(b.len(), "binary property"),
+        ValueRef::StringPair(k, v) => {
+            check_string(k, "user property").and_then(|()| check_string(v, "user property"))
         }
-        result = match value {
-            ValueRef::VarInt(v) if v > MAX_VAR_INT => Err(EncodeError::InvalidPropertyValue(id)),
-            ValueRef::String(s) => check_string(s, "string property"),
-            ValueRef::Binary(b) => check_field(b.len(), "binary property"),
-            ValueRef::StringPair(k, v) => {
-                check_string(k, "user property").and_then(|()| check_string(v, "user property"))
-            }
-            _ => Ok(()),
-        };
-    });
-    result
+        _ => Ok(()),
+    }
 }
 
 /// Checks the properties and returns the length of the list without its own length prefix; for
@@ -300,7 +295,15 @@ pub(crate) fn measure<P: Properties>(
     properties: &P,
     version: Version,
 ) -> Result<usize, EncodeError> {
-    let len = len(properties);
+    // One walk for the length and the checks; the first failed check is the one reported.
+    let mut len = 0;
+    let mut checked = Ok(());
+    properties.visit(&mut |id, value| {
+        len += 1 + value.len();
+        if checked.is_ok() {
+            checked = check_value(id, &value);
+        }
+    });
     if !version.is_v5() {
         return if len == 0 {
             Ok(0)
@@ -308,8 +311,7 @@ pub(crate) fn measure<P: Properties>(
             Err(EncodeError::V5Only("properties"))
         };
     }
-    check(properties)?;
-    Ok(len)
+    checked.map(|()| len)
 }
 
 /// Bytes taken on the wire by a property list of `len` bytes with its length prefix: nothing in

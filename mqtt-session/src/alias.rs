@@ -45,6 +45,9 @@ impl Aliases {
     /// The alias to send `topic` with. New topics get the next alias until the server's maximum
     /// is reached; later topics go without one.
     pub(crate) fn outbound(&mut self, topic: &TopicName) -> Outbound {
+        if self.outbound_max == 0 {
+            return Outbound::None; // aliases are off: skip the lookup on every publish
+        }
         if let Some(&alias) = self.outbound.get(topic.as_str()) {
             return Outbound::Known(alias);
         }

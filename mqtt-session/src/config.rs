@@ -49,7 +49,9 @@ pub struct Config {
     /// authentication method and data. Receive Maximum and Maximum Packet Size set here are
     /// enforced on what the server sends; Topic Alias Maximum sizes the inbound alias table.
     pub connect_properties: ConnectProperties,
-    /// The most QoS 1 and 2 publishes in flight at once; the server's Receive Maximum lowers it.
+    /// The most QoS 1 and 2 publishes in flight at once; an MQTT 5.0 server's Receive Maximum
+    /// lowers it. MQTT 3.1.1 has no way for the server to say how many it takes, and a server
+    /// may drop what goes beyond its limit (mosquitto's default is 20, as is this one's).
     pub max_inflight: NonZeroU16,
     /// The most publishes waiting to go out, beyond the in-flight window or while offline.
     /// [`Session::publish`](crate::Session::publish) refuses more with
@@ -74,7 +76,7 @@ pub struct Config {
 }
 
 impl Config {
-    /// A configuration with the defaults: clean start, 60 s keep alive, a window of 100
+    /// A configuration with the defaults: clean start, 60 s keep alive, a window of 20
     /// in-flight publishes, a queue of 10,000, automatic acknowledgement, QoS 2 delivered on
     /// PUBLISH, unfinished publishes resent when the session is lost.
     pub fn new(client_id: impl Into<ByteString>, version: Version) -> Config {
@@ -90,7 +92,7 @@ impl Config {
             username: None,
             password: None,
             connect_properties: ConnectProperties::default(),
-            max_inflight: NonZeroU16::new(100).unwrap_or(NonZeroU16::MIN),
+            max_inflight: NonZeroU16::new(20).unwrap_or(NonZeroU16::MIN),
             max_queued: 10_000,
             max_pending_events: 1_024,
             ack_mode: AckMode::Automatic,
@@ -139,8 +141,11 @@ pub enum Qos2Delivery {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum SessionLostPolicy {
-    /// Send them again as new packets with new packet identifiers. A QoS 2 publish that had
-    /// already been received by the server (PUBREC seen) is complete and is not sent again.
+    /// Send them again as new packets with new packet identifiers, in their original order.
+    /// This includes QoS 2 publishes past PUBREC: a server that delivers on PUBREL (mosquitto
+    /// does) lost them with the session, while one that delivers on PUBLISH will deliver them
+    /// twice. The server broke its side of the exchange either way; the client keeps
+    /// at-least-once rather than risk losing the message.
     #[default]
     Resend,
     /// Fail them with [`Event::PublishFailed`](crate::Event::PublishFailed) and

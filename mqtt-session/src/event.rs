@@ -249,6 +249,9 @@ pub enum DisconnectReason {
     ByServer(Disconnect),
     /// The transport closed or failed, as the adapter reported.
     TransportClosed,
+    /// The transport closed before CONNACK: some servers refuse a connection (bad
+    /// credentials, say) by closing it instead of answering.
+    ClosedBeforeConnAck,
     /// No CONNACK arrived within the connect timeout.
     ConnectTimeout,
     /// No packet arrived within the ping timeout after a PINGREQ.

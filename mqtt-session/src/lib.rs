@@ -25,7 +25,7 @@
 //! session.handle_bytes(Instant::from_millis(5), &connack);
 //! assert!(matches!(session.poll_event(), Some(Event::Connected(_))));
 //! // Keep alive: the next deadline is a PINGREQ, 60 s after CONNECT went out.
-//! assert_eq!(session.poll_timeout(), Some(Instant::from_millis(60_005)));
+//! assert_eq!(session.poll_timeout(), Some(Instant::from_millis(60_000)));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -22,6 +22,9 @@ pub(crate) struct Queued {
 #[derive(Debug)]
 pub(crate) struct Inflight {
     pub(crate) packet_id: PacketId,
+    /// Whether it went out on some connection; a (un)subscribe made while offline has not,
+    /// and the server can't have lost it.
+    pub(crate) sent: bool,
     pub(crate) kind: InflightKind,
 }
 
@@ -83,6 +86,16 @@ impl Outgoing {
     pub(crate) fn get_mut(&mut self, packet_id: PacketId) -> Option<&mut Inflight> {
         let index = self.position(packet_id)?;
         self.inflight.get_mut(index)
+    }
+
+    /// Moves an exchange behind all the others, keeping its packet identifier.
+    pub(crate) fn move_to_back(&mut self, packet_id: PacketId) {
+        if let Some(entry) = self
+            .position(packet_id)
+            .and_then(|i| self.inflight.remove(i))
+        {
+            self.inflight.push_back(entry);
+        }
     }
 
     /// Takes the exchange off the map and frees its packet identifier.

@@ -128,6 +128,8 @@ pub struct Session<S = MemoryStore> {
     events: VecDeque<Event>,
     timers: Timers,
     ping_outstanding: bool,
+    /// When the client last sent a packet: keep alive counts from here (MQTT-3.1.2-23).
+    last_sent: Instant,
     server: ServerLimits,
     outgoing: Outgoing,
     incoming: Incoming,
@@ -167,6 +169,7 @@ impl<S: Store> Session<S> {
             events: VecDeque::new(),
             timers: Timers::default(),
             ping_outstanding: false,
+            last_sent: Instant::ZERO,
             outgoing: Outgoing::new(),
             incoming: Incoming::default(),
             aliases: Aliases::default(),
@@ -196,6 +199,7 @@ impl<S: Store> Session<S> {
                     session.outgoing.ids.reserve(packet_id);
                     session.outgoing.push(Inflight {
                         packet_id,
+                        sent: true,
                         kind: InflightKind::Publish {
                             id: record.id,
                             publish: record.publish,
@@ -291,6 +295,27 @@ impl<S: Store> Session<S> {
         &mut self.store
     }
 
+    /// Replaces the Will Message sent in the next CONNECT.
+    pub fn set_will(&mut self, will: Option<mqtt_proto::Will>) {
+        self.config.will = will;
+    }
+
+    /// Replaces the user name and password sent in the next CONNECT, for example to refresh a
+    /// token before reconnecting.
+    pub fn set_credentials(
+        &mut self,
+        username: Option<mqtt_proto::ByteString>,
+        password: Option<Bytes>,
+    ) {
+        self.config.username = username;
+        self.config.password = password;
+    }
+
+    /// Turns [`Event::Received`] on or off ([`Config::packet_events`]).
+    pub fn set_packet_events(&mut self, on: bool) {
+        self.config.packet_events = on;
+    }
+
     // ---- outputs ------------------------------------------------------------------------
 
     /// The next bytes to write to the transport, in order. Packets that became ready together
@@ -331,6 +356,7 @@ impl<S: Store> Session<S> {
         self.transmit.packet(self.config.version, &connect.into())?;
         self.state = ConnectionState::Connecting;
         self.ping_outstanding = false;
+        self.last_sent = now;
         self.timers.stop_all();
         self.timers
             .set(Timer::ConnAck, now + self.config.connect_timeout);
@@ -421,8 +447,10 @@ impl<S: Store> Session<S> {
     /// The transport closed or failed. Reports [`Event::Disconnected`] unless the session had
     /// already ended the connection itself.
     pub fn handle_transport_closed(&mut self, _now: Instant) {
-        if self.state != ConnectionState::Disconnected {
-            self.close(DisconnectReason::TransportClosed);
+        match self.state {
+            ConnectionState::Connecting => self.close(DisconnectReason::ClosedBeforeConnAck),
+            ConnectionState::Connected => self.close(DisconnectReason::TransportClosed),
+            ConnectionState::Disconnected => {}
         }
     }
 
@@ -577,13 +605,12 @@ impl<S: Store> Session<S> {
             self.send_if_connected(now, &PubComp::new(token.packet_id).into());
             return Ok(());
         }
-        let owed = self
+        if !self
             .incoming
-            .owed
-            .iter_mut()
-            .find(|a| a.packet_id == token.packet_id && a.qos == token.qos && a.reason.is_none())
-            .ok_or(UsageError::UnknownAckToken)?;
-        owed.reason = Some(reason_code);
+            .acknowledge(token.packet_id, token.qos, reason_code)
+        {
+            return Err(UsageError::UnknownAckToken);
+        }
         self.flush_owed(now);
         Ok(())
     }
@@ -644,7 +671,10 @@ impl<S: Store> Session<S> {
 
     fn handle_packet(&mut self, now: Instant, packet: Packet) {
         self.timers.stop(Timer::PingResp);
-        self.ping_outstanding = false;
+        if core::mem::take(&mut self.ping_outstanding) {
+            // Keep alive may have come due while the PINGRESP was awaited.
+            self.arm_keep_alive(now);
+        }
         if self.state == ConnectionState::Connecting
             && !matches!(
                 packet,
@@ -665,7 +695,7 @@ impl<S: Store> Session<S> {
             Packet::SubAck(suback) => self.on_suback(now, suback),
             Packet::UnsubAck(unsuback) => self.on_unsuback(now, unsuback),
             Packet::PingResp => {
-                self.received(Command::PingResp, None, None, Vec::new());
+                self.received(Command::PingResp, None, None, &[]);
                 Ok(())
             }
             Packet::Disconnect(disconnect) => {
@@ -755,10 +785,14 @@ impl<S: Store> Session<S> {
                 Some(Qos2::Received(_)) => {
                     // A re-sent PUBLISH whose PUBREC got lost: answer again, deliver nothing.
                     self.send(now, &PubRec::new(packet_id).into());
-                    self.received(Command::Publish, None, Some(packet_id), Vec::new());
+                    self.received(Command::Publish, None, Some(packet_id), &[]);
                     return Ok(());
                 }
-                Some(_) => return Ok(()), // still waiting for the application
+                Some(_) => {
+                    // Still waiting for the application's ack: nothing to answer yet.
+                    self.received(Command::Publish, None, Some(packet_id), &[]);
+                    return Ok(());
+                }
                 None => {}
             }
         }
@@ -773,7 +807,7 @@ impl<S: Store> Session<S> {
                 );
                 self.store.save_incoming(packet_id);
                 self.owe(now, packet_id, QoS::ExactlyOnce, Some(ReasonCode::SUCCESS));
-                self.received(Command::Publish, None, Some(packet_id), Vec::new());
+                self.received(Command::Publish, None, Some(packet_id), &[]);
             }
             (qos, _) => {
                 if qos == QoS::ExactlyOnce {
@@ -807,7 +841,7 @@ impl<S: Store> Session<S> {
             Command::PubAck,
             None,
             Some(ack.packet_id),
-            alloc::vec![ack.reason_code],
+            &[ack.reason_code],
         );
         let is_qos1 = self.outgoing.get_mut(ack.packet_id).is_some_and(|e| {
             matches!(&e.kind, InflightKind::Publish { publish, .. } if publish.qos == QoS::AtLeastOnce)
@@ -823,7 +857,7 @@ impl<S: Store> Session<S> {
             Command::PubRec,
             None,
             Some(rec.packet_id),
-            alloc::vec![rec.reason_code],
+            &[rec.reason_code],
         );
         let entry = self.outgoing.get_mut(rec.packet_id);
         let Some(Inflight {
@@ -857,6 +891,8 @@ impl<S: Store> Session<S> {
         if !*released {
             *released = true;
             self.store.save_outgoing(*id, publish, Stage::Released);
+            // PUBRELs are resent in the order the PUBRECs arrived (MQTT-4.6.0-4).
+            self.outgoing.move_to_back(rec.packet_id);
         }
         // Never the PUBLISH again once PUBREC arrived (MQTT-4.3.3-4).
         self.send(now, &PubRel::new(rec.packet_id).into());
@@ -868,7 +904,7 @@ impl<S: Store> Session<S> {
             Command::PubComp,
             None,
             Some(comp.packet_id),
-            alloc::vec![comp.reason_code],
+            &[comp.reason_code],
         );
         let released = self
             .outgoing
@@ -904,21 +940,22 @@ impl<S: Store> Session<S> {
                         self.send(now, &PubComp::new(packet_id).into());
                         match message {
                             Some(message) => self.deliver(*message, None, Command::PubRel),
-                            None => {
-                                self.received(Command::PubRel, None, Some(packet_id), Vec::new())
-                            }
+                            None => self.received(Command::PubRel, None, Some(packet_id), &[]),
                         }
                     }
                 }
             }
-            Some(_) => {} // the application has not acknowledged yet; PUBCOMP follows its ack
+            Some(_) => {
+                // The application has not acknowledged yet; PUBCOMP follows its ack.
+                self.received(Command::PubRel, None, Some(packet_id), &[]);
+            }
             None => {
                 let mut comp = PubComp::new(packet_id);
                 if self.config.version.is_v5() {
                     comp.reason_code = ReasonCode::PACKET_IDENTIFIER_NOT_FOUND;
                 }
                 self.send(now, &comp.into());
-                self.received(Command::PubRel, None, Some(packet_id), Vec::new());
+                self.received(Command::PubRel, None, Some(packet_id), &[]);
             }
         }
         Ok(())
@@ -929,7 +966,7 @@ impl<S: Store> Session<S> {
             Command::SubAck,
             None,
             Some(suback.packet_id),
-            suback.reason_codes.clone(),
+            &suback.reason_codes,
         );
         let Some(position) = self.outgoing.position(suback.packet_id) else {
             return Ok(());
@@ -976,7 +1013,7 @@ impl<S: Store> Session<S> {
             Command::UnsubAck,
             None,
             Some(unsuback.packet_id),
-            unsuback.reason_codes.clone(),
+            &unsuback.reason_codes,
         );
         let Some(position) = self.outgoing.position(unsuback.packet_id) else {
             return Ok(());
@@ -1107,7 +1144,8 @@ impl<S: Store> Session<S> {
     }
 
     fn start_request(&mut self, now: Instant, packet_id: PacketId, kind: InflightKind) {
-        if self.state == ConnectionState::Connected {
+        let sent = self.state == ConnectionState::Connected;
+        if sent {
             let packet = match &kind {
                 InflightKind::Subscribe { packet, .. } => Packet::Subscribe(packet.clone()),
                 InflightKind::Unsubscribe { packet, .. } => Packet::Unsubscribe(packet.clone()),
@@ -1115,7 +1153,11 @@ impl<S: Store> Session<S> {
             };
             self.send(now, &packet);
         }
-        self.outgoing.push(Inflight { packet_id, kind });
+        self.outgoing.push(Inflight {
+            packet_id,
+            sent,
+            kind,
+        });
     }
 
     /// Sends queued publishes while connected and the window has room, in order.
@@ -1189,6 +1231,7 @@ impl<S: Store> Session<S> {
         self.send_publish_packet(now, &publish);
         self.outgoing.push(Inflight {
             packet_id,
+            sent: true,
             kind: InflightKind::Publish {
                 id,
                 publish,
@@ -1287,6 +1330,9 @@ impl<S: Store> Session<S> {
             };
             debug_assert!(result.is_ok(), "in-flight packets were encoded before");
         }
+        for entry in &mut self.outgoing.inflight {
+            entry.sent = true;
+        }
         if !self.outgoing.inflight.is_empty() {
             self.sent(now);
         }
@@ -1299,22 +1345,10 @@ impl<S: Store> Session<S> {
         let policy = self.config.session_lost;
         let mut requeue = Vec::new();
         for entry in inflight {
+            let sent = entry.sent;
             match entry.kind {
-                InflightKind::Publish {
-                    id,
-                    publish,
-                    released: true,
-                } => {
-                    // PUBREC said the server has the message: it is delivered.
-                    self.store.remove_outgoing(id);
-                    self.events.push_back(Event::Published(Published {
-                        id,
-                        packet_id: Some(entry.packet_id),
-                        qos: publish.qos,
-                        reason_code: ReasonCode::SUCCESS,
-                        properties: Default::default(),
-                    }));
-                }
+                // Even past PUBREC: a server that delivers QoS 2 messages on PUBREL (as
+                // mosquitto does) lost the message with the session.
                 InflightKind::Publish {
                     id, mut publish, ..
                 } => match policy {
@@ -1330,32 +1364,40 @@ impl<S: Store> Session<S> {
                     }
                     _ => self.fail_publish(id, Some(entry.packet_id), FailReason::SessionLost),
                 },
-                InflightKind::Subscribe { id, mut packet } => match policy {
-                    SessionLostPolicy::Resend => self.restart_request(now, |packet_id| {
-                        packet.packet_id = packet_id;
-                        InflightKind::Subscribe { id, packet }
-                    }),
-                    _ => self.events.push_back(Event::RequestFailed {
-                        id,
-                        reason: FailReason::SessionLost,
-                    }),
-                },
-                InflightKind::Unsubscribe { id, mut packet } => match policy {
-                    SessionLostPolicy::Resend => self.restart_request(now, |packet_id| {
-                        packet.packet_id = packet_id;
-                        InflightKind::Unsubscribe { id, packet }
-                    }),
-                    _ => self.events.push_back(Event::RequestFailed {
-                        id,
-                        reason: FailReason::SessionLost,
-                    }),
-                },
+                InflightKind::Subscribe { id, mut packet } => {
+                    if sent && policy == SessionLostPolicy::Fail {
+                        self.events.push_back(Event::RequestFailed {
+                            id,
+                            reason: FailReason::SessionLost,
+                        });
+                    } else {
+                        self.restart_request(now, |packet_id| {
+                            packet.packet_id = packet_id;
+                            InflightKind::Subscribe { id, packet }
+                        });
+                    }
+                }
+                InflightKind::Unsubscribe { id, mut packet } => {
+                    if sent && policy == SessionLostPolicy::Fail {
+                        self.events.push_back(Event::RequestFailed {
+                            id,
+                            reason: FailReason::SessionLost,
+                        });
+                    } else {
+                        self.restart_request(now, |packet_id| {
+                            packet.packet_id = packet_id;
+                            InflightKind::Unsubscribe { id, packet }
+                        });
+                    }
+                }
             }
         }
+        // In the order they were accepted: PUBREC moved QoS 2 publishes behind the others.
+        requeue.sort_by_key(|queued| queued.id);
         for queued in requeue.into_iter().rev() {
             self.outgoing.queue.push_front(queued);
         }
-        if !self.incoming.qos2.is_empty() || !self.incoming.owed.is_empty() {
+        if !self.incoming.qos2.is_empty() || self.incoming.owes_any() {
             for packet_id in self.incoming.qos2.keys() {
                 self.store.remove_incoming(*packet_id);
             }
@@ -1405,11 +1447,11 @@ impl<S: Store> Session<S> {
     /// Records an acknowledgement owed for an inbound publish, and sends every one that is
     /// ready in arrival order.
     fn owe(&mut self, now: Instant, packet_id: PacketId, qos: QoS, reason: Option<ReasonCode>) {
-        if reason.is_some() && self.incoming.owed.is_empty() {
+        if reason.is_some() && !self.incoming.owes_any() {
             self.send_ack(now, packet_id, qos, reason.unwrap_or_default());
             return;
         }
-        self.incoming.owed.push_back(OwedAck {
+        self.incoming.push_owed(OwedAck {
             packet_id,
             qos,
             reason,
@@ -1455,7 +1497,7 @@ impl<S: Store> Session<S> {
     fn deliver(&mut self, publish: Publish, ack: Option<AckToken>, command: Command) {
         if self.config.packet_events {
             let packet_id = publish.packet_id;
-            self.received(command, Some(publish.clone()), packet_id, Vec::new());
+            self.received(command, Some(publish.clone()), packet_id, &[]);
         }
         self.events
             .push_back(Event::Message(Message { publish, ack }));
@@ -1466,14 +1508,16 @@ impl<S: Store> Session<S> {
         command: Command,
         message: Option<Publish>,
         packet_id: Option<PacketId>,
-        reason_codes: Vec<ReasonCode>,
+        reason_codes: &[ReasonCode],
     ) {
+        // Built only when asked for: the reason codes are copied into a `Vec` here, not by
+        // every caller on the path of every acknowledgement.
         if self.config.packet_events {
             self.events.push_back(Event::Received(Received {
                 command,
                 message,
                 packet_id,
-                reason_codes,
+                reason_codes: reason_codes.to_vec(),
             }));
         }
     }
@@ -1495,6 +1539,7 @@ impl<S: Store> Session<S> {
 
     /// Something was sent: the keep alive interval starts again (MQTT-3.1.2-23).
     fn sent(&mut self, now: Instant) {
+        self.last_sent = now;
         if self.state == ConnectionState::Connected {
             self.arm_keep_alive(now);
         }
@@ -1503,7 +1548,8 @@ impl<S: Store> Session<S> {
     fn arm_keep_alive(&mut self, now: Instant) {
         let keep_alive = self.server.keep_alive;
         if keep_alive > Duration::ZERO && !self.ping_outstanding {
-            self.timers.set(Timer::KeepAlive, now + keep_alive);
+            let due = (self.last_sent + keep_alive).max(now);
+            self.timers.set(Timer::KeepAlive, due);
         }
     }
 
@@ -1527,7 +1573,7 @@ impl<S: Store> Session<S> {
         // QoS 1 acknowledgements not yet sent are dropped: the server sends the message again
         // on a resumed session, and a late PUBACK could hit an identifier it has reused.
         // QoS 2 identifiers stay reserved until PUBCOMP, so PUBRECs owed are kept.
-        self.incoming.owed.retain(|a| a.qos == QoS::ExactlyOnce);
+        self.incoming.forget_pubacks();
         self.events.push_back(Event::Disconnected(reason));
     }
 }

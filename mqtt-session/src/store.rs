@@ -1,6 +1,6 @@
 //! Persistence of the state that must survive a process restart.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 
 use mqtt_proto::{PacketId, Publish};
@@ -62,9 +62,15 @@ pub trait Store {
 
 /// The default [`Store`]: keeps the records in memory, so a session can be rebuilt within the
 /// same process (after dropping an adapter, say) but not after a restart.
+///
+/// Outbound records are kept in a queue sorted by [`PublishId`]. The session hands out
+/// increasing identifiers and publishes mostly complete in the order they were sent, so a new
+/// record is appended and a completed one is usually taken off the front: both O(1), with no
+/// allocation once the queue has grown to the number of publishes in flight.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    outgoing: BTreeMap<PublishId, OutgoingRecord>,
+    /// Sorted by `id`, without duplicates.
+    outgoing: VecDeque<OutgoingRecord>,
     incoming: BTreeMap<PacketId, ()>,
 }
 
@@ -73,27 +79,48 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
+
+    /// The index of the record of `id`, or the index where it belongs.
+    fn position(&self, id: PublishId) -> Result<usize, usize> {
+        // The common cases first: a new publish goes at the back and moves on to its next
+        // stage at once, and the oldest completes first.
+        match (self.outgoing.front(), self.outgoing.back()) {
+            (_, None) => Err(0),
+            (_, Some(back)) if back.id < id => Err(self.outgoing.len()),
+            (_, Some(back)) if back.id == id => Ok(self.outgoing.len() - 1),
+            (Some(front), _) if front.id == id => Ok(0),
+            _ => self.outgoing.binary_search_by_key(&id, |record| record.id),
+        }
+    }
 }
 
 impl Store for MemoryStore {
     fn save_outgoing(&mut self, id: PublishId, publish: &Publish, stage: Stage) {
-        match self.outgoing.get_mut(&id) {
-            Some(record) => {
-                record.stage = stage;
-                if record.publish.packet_id != publish.packet_id {
-                    record.publish.packet_id = publish.packet_id;
+        match self.position(id) {
+            Ok(index) => {
+                if let Some(record) = self.outgoing.get_mut(index) {
+                    record.stage = stage;
+                    if record.publish.packet_id != publish.packet_id {
+                        record.publish.packet_id = publish.packet_id;
+                    }
                 }
             }
-            None => {
+            Err(index) => {
                 let publish = publish.clone();
-                self.outgoing
-                    .insert(id, OutgoingRecord { id, publish, stage });
+                let record = OutgoingRecord { id, publish, stage };
+                if index == self.outgoing.len() {
+                    self.outgoing.push_back(record);
+                } else {
+                    self.outgoing.insert(index, record);
+                }
             }
         }
     }
 
     fn remove_outgoing(&mut self, id: PublishId) {
-        self.outgoing.remove(&id);
+        if let Ok(index) = self.position(id) {
+            self.outgoing.remove(index);
+        }
     }
 
     fn save_incoming(&mut self, packet_id: PacketId) {
@@ -106,7 +133,7 @@ impl Store for MemoryStore {
 
     fn load(&self) -> StoredSession {
         StoredSession {
-            outgoing: self.outgoing.values().cloned().collect(),
+            outgoing: self.outgoing.iter().cloned().collect(),
             incoming: self.incoming.keys().copied().collect(),
         }
     }
@@ -125,5 +152,134 @@ impl Store for NoStore {
     fn remove_incoming(&mut self, _packet_id: PacketId) {}
     fn load(&self) -> StoredSession {
         StoredSession::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use alloc::vec;
+
+    use mqtt_proto::TopicName;
+    use proptest::prelude::*;
+
+    fn publish(packet_id: Option<u16>, payload: &'static [u8]) -> Publish {
+        let mut publish = Publish::new(TopicName::new("a/b").unwrap(), payload);
+        publish.packet_id = packet_id.and_then(PacketId::new);
+        publish
+    }
+
+    fn ids(store: &MemoryStore) -> Vec<u64> {
+        store.load().outgoing.iter().map(|r| r.id.get()).collect()
+    }
+
+    #[test]
+    fn load_gives_records_in_id_order_whatever_the_order_saved() {
+        let mut store = MemoryStore::new();
+        for id in [3, 1, 2, 5, 4] {
+            store.save_outgoing(PublishId(id), &publish(None, b"x"), Stage::Queued);
+        }
+        assert_eq!(ids(&store), [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn saving_again_changes_only_stage_and_packet_id_in_place() {
+        let mut store = MemoryStore::new();
+        store.save_outgoing(PublishId(1), &publish(None, b"first"), Stage::Queued);
+        store.save_outgoing(PublishId(2), &publish(None, b"second"), Stage::Queued);
+        store.save_outgoing(PublishId(1), &publish(Some(7), b"other"), Stage::Sent);
+        let loaded = store.load().outgoing;
+        assert_eq!(loaded.len(), 2);
+        assert_eq!(loaded[0].id, PublishId(1));
+        assert_eq!(loaded[0].stage, Stage::Sent);
+        assert_eq!(loaded[0].publish, publish(Some(7), b"first"));
+        assert_eq!(loaded[1].publish, publish(None, b"second"));
+    }
+
+    #[test]
+    fn remove_takes_records_from_anywhere_and_ignores_unknown_ids() {
+        let mut store = MemoryStore::new();
+        for id in 1..=5 {
+            store.save_outgoing(PublishId(id), &publish(Some(id as u16), b"x"), Stage::Sent);
+        }
+        for id in [1, 3, 5, 9, 0] {
+            store.remove_outgoing(PublishId(id));
+        }
+        assert_eq!(ids(&store), [2, 4]);
+        store.remove_outgoing(PublishId(4));
+        store.remove_outgoing(PublishId(2));
+        assert_eq!(ids(&store), Vec::<u64>::new());
+        store.save_outgoing(PublishId(6), &publish(None, b"x"), Stage::Queued);
+        assert_eq!(ids(&store), [6]);
+    }
+
+    #[test]
+    fn incoming_identifiers_load_sorted_once_each() {
+        let mut store = MemoryStore::new();
+        for id in [5, 2, 9, 2] {
+            store.save_incoming(PacketId::new(id).unwrap());
+        }
+        store.remove_incoming(PacketId::new(9).unwrap());
+        store.remove_incoming(PacketId::new(1).unwrap());
+        let expected = vec![PacketId::new(2).unwrap(), PacketId::new(5).unwrap()];
+        assert_eq!(store.load().incoming, expected);
+    }
+
+    /// The store as it was first written, on a `BTreeMap`: the reference the queue must match.
+    #[derive(Default)]
+    struct Model(BTreeMap<PublishId, OutgoingRecord>);
+
+    impl Model {
+        fn save(&mut self, id: PublishId, publish: &Publish, stage: Stage) {
+            match self.0.get_mut(&id) {
+                Some(record) => {
+                    record.stage = stage;
+                    record.publish.packet_id = publish.packet_id;
+                }
+                None => {
+                    let publish = publish.clone();
+                    self.0.insert(id, OutgoingRecord { id, publish, stage });
+                }
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Save(u64, Option<u16>, u8),
+        Remove(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (0..24u64, proptest::option::of(1..4u16), 0..3u8)
+                .prop_map(|(id, packet_id, stage)| Op::Save(id, packet_id, stage)),
+            (0..24u64).prop_map(Op::Remove),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn behaves_like_the_btree_map_it_replaced(ops in proptest::collection::vec(op(), 0..64)) {
+            let mut store = MemoryStore::new();
+            let mut model = Model::default();
+            for op in ops {
+                match op {
+                    Op::Save(id, packet_id, stage) => {
+                        let stage = [Stage::Queued, Stage::Sent, Stage::Released][usize::from(stage)];
+                        let publish = publish(packet_id, b"x");
+                        store.save_outgoing(PublishId(id), &publish, stage);
+                        model.save(PublishId(id), &publish, stage);
+                    }
+                    Op::Remove(id) => {
+                        store.remove_outgoing(PublishId(id));
+                        model.0.remove(&PublishId(id));
+                    }
+                }
+                let expected: Vec<OutgoingRecord> = model.0.values().cloned().collect();
+                prop_assert_eq!(store.load().outgoing, expected);
+            }
+        }
     }
 }

@@ -22,6 +22,10 @@ use crate::transport::{self, Io};
 /// The most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
+/// How long a connection must last for the reconnection backoff to start again from its
+/// initial wait.
+const STABLE: Duration = Duration::from_secs(10);
+
 /// Bytes the read buffer is grown by before a read.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -53,7 +57,10 @@ pub struct Connection {
     last_reason: Option<DisconnectReason>,
     last_io_error: Option<io::Error>,
     reconnect_now: bool,
+    /// Failed or short-lived connections in a row: the backoff grows with it.
     attempt: u32,
+    /// When the current connection was accepted.
+    connected_at: Option<tokio::time::Instant>,
 }
 
 struct Halves {
@@ -84,7 +91,8 @@ struct Closing {
     deadline: tokio::time::Instant,
 }
 
-/// What woke the task up.
+/// What woke the task up. Short-lived and on the stack: a large command is not worth boxing.
+#[allow(clippy::large_enum_variant)]
 enum Wake {
     Wrote(io::Result<usize>),
     Flushed(io::Result<()>),
@@ -123,6 +131,7 @@ impl Connection {
             last_io_error: None,
             reconnect_now: false,
             attempt: 0,
+            connected_at: None,
         }
     }
 
@@ -172,8 +181,19 @@ impl Connection {
                 self.fail_pending();
                 return Err(error);
             };
+            // A connection that stayed up resets the backoff; one the broker drops at once
+            // (a flapping broker, a session it can't resume) counts as a failed attempt.
+            let stable = self
+                .connected_at
+                .take()
+                .is_some_and(|at| at.elapsed() >= backoff.max.min(STABLE));
+            self.attempt = if stable {
+                0
+            } else {
+                self.attempt.saturating_add(1)
+            };
             if !self.reconnect_now {
-                let delay = backoff.delay(self.attempt);
+                let delay = backoff.delay(self.attempt.saturating_sub(1));
                 debug!(
                     ?delay,
                     attempt = self.attempt,
@@ -194,7 +214,6 @@ impl Connection {
             info!(address = %self.options.address(), attempt = self.attempt, "MQTT reconnecting");
             if let Err(e) = self.open().await {
                 warn!(error = %e, "MQTT reconnection failed");
-                self.attempt = self.attempt.saturating_add(1);
             }
         }
     }
@@ -604,10 +623,10 @@ impl Connection {
             return Error::Io(e);
         }
         match self.last_reason.clone() {
-            Some(DisconnectReason::Refused(connack)) => Error::Refused(connack),
+            Some(DisconnectReason::Refused(connack)) => Error::Refused(Box::new(connack)),
             Some(DisconnectReason::ConnectTimeout) => Error::ConnectTimeout,
-            Some(reason) => Error::Disconnected(reason),
-            None => Error::Disconnected(DisconnectReason::TransportClosed),
+            Some(reason) => Error::Disconnected(Box::new(reason)),
+            None => Error::Disconnected(Box::new(DisconnectReason::TransportClosed)),
         }
     }
 
@@ -618,10 +637,10 @@ impl Connection {
             .clone()
             .unwrap_or(DisconnectReason::TransportClosed);
         for (_, reply) in self.publishes.drain() {
-            let _ = reply.send(Err(Error::Disconnected(reason.clone())));
+            let _ = reply.send(Err(Error::Disconnected(Box::new(reason.clone()))));
         }
         for (_, request) in self.requests.drain() {
-            let error = Error::Disconnected(reason.clone());
+            let error = Error::Disconnected(Box::new(reason.clone()));
             match request {
                 PendingRequest::Subscribe(reply) => drop(reply.send(Err(error))),
                 PendingRequest::Unsubscribe(reply) => drop(reply.send(Err(error))),

@@ -179,7 +179,7 @@ impl TlsOptions {
     }
 
     /// The name to verify the certificate against.
-    pub(crate) fn server_name(&self, host: &str) -> Result<ServerName<'static>, Error> {
+    pub(crate) fn verified_name(&self, host: &str) -> Result<ServerName<'static>, Error> {
         let name = self.server_name.as_deref().unwrap_or(host);
         ServerName::try_from(name.to_owned())
             .map_err(|e| Error::Tls(format!("server name {name:?}: {e}")))

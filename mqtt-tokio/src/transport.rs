@@ -75,7 +75,7 @@ async fn tls<S: Io + 'static>(
     let tls = options.tls.clone().unwrap_or_else(TlsOptions::webpki_roots);
     let connector = tokio_rustls::TlsConnector::from(tls.client_config()?);
     connector
-        .connect(tls.server_name(&options.host)?, stream)
+        .connect(tls.verified_name(&options.host)?, stream)
         .await
         .map_err(|e| {
             match e

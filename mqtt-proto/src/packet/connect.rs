@@ -371,6 +371,18 @@ impl Connect {
             + field_len(self.client_id.len());
         let mut will_properties_len = 0;
         if let Some(will) = &self.will {
+            // A Will Topic is a topic name, never empty (MQTT-4.7.3-1); `TopicName::default()` is.
+            if will.topic.is_empty() {
+                return Err(EncodeError::EmptyTopic);
+            }
+            if will
+                .properties
+                .response_topic
+                .as_ref()
+                .is_some_and(TopicName::is_empty)
+            {
+                return Err(EncodeError::InvalidPropertyValue(PropertyId::ResponseTopic));
+            }
             will_properties_len = property::measure(&will.properties, version)?;
             check_field(will.payload.len(), "will payload")?;
             remaining += property::wire_len(will_properties_len, version)

@@ -121,7 +121,12 @@ impl Disconnect {
 }
 
 /// Reads the body of an MQTT 5.0 DISCONNECT or AUTH: nothing (Success, no properties), a reason
-/// code alone, or a reason code and properties (MQTT 5.0 §3.14.2.1, §3.15.2.1).
+/// code alone (DISCONNECT only), or a reason code and properties (MQTT 5.0 §3.14.2.1,
+/// §3.15.2.1).
+///
+/// DISCONNECT may omit the Property Length after its reason code (§3.14.2.2.1: "If the Remaining
+/// Length is less than 2, a value of 0 is used"); AUTH may omit it only together with the reason
+/// code (§3.15.2.1), so an AUTH of one byte is malformed.
 pub(super) fn decode_reason_and_properties<P: Properties>(
     body: &Bytes,
     packet_type: PacketType,
@@ -130,7 +135,7 @@ pub(super) fn decode_reason_and_properties<P: Properties>(
         return Ok((ReasonCode::SUCCESS, P::default()));
     }
     let (input, code) = finish(be_u8(body))?;
-    if input.is_empty() {
+    if input.is_empty() && packet_type == PacketType::Disconnect {
         return Ok((ReasonCode(code), P::default()));
     }
     let (input, properties) = finish(property::decode(body, input, packet_type))?;

@@ -210,7 +210,10 @@ impl Packet {
 
     /// Parses one packet from its first byte and its body (the bytes after the remaining
     /// length). Strings and payloads in the result are slices of `body`.
-    fn decode(version: Version, first: u8, body: Bytes) -> Result<Packet, DecodeError> {
+    ///
+    /// The result is always `Some`: returning the type of [`Decoder::decode`] lets the packet,
+    /// a few hundred bytes large, be built where the caller wants it instead of being copied there.
+    fn decode(version: Version, first: u8, body: Bytes) -> Result<Option<Packet>, DecodeError> {
         let nibble = first >> 4;
         let flags = first & 0x0F;
         let packet_type = match PacketType::from_nibble(nibble) {
@@ -223,7 +226,7 @@ impl Packet {
         if packet_type != PacketType::Publish && flags != packet_type.required_flags() {
             return Err(DecodeError::InvalidHeaderFlags { packet_type, flags });
         }
-        Ok(match packet_type {
+        Ok(Some(match packet_type {
             PacketType::Publish => Packet::Publish(Publish::decode(version, flags, body)?),
             PacketType::Connect => {
                 Packet::Connect(alloc::boxed::Box::new(Connect::decode(version, &body)?))
@@ -249,7 +252,7 @@ impl Packet {
             }
             PacketType::Disconnect => Packet::Disconnect(Disconnect::decode(version, &body)?),
             PacketType::Auth => Packet::Auth(Auth::decode(version, &body)?),
-        })
+        }))
     }
 }
 
@@ -395,9 +398,14 @@ impl Decoder {
             return Ok(None);
         }
         let first = buf[0];
+        if body == 0 {
+            // PINGREQ, PINGRESP and the like: no memory to share, so no reference to count.
+            buf.advance(header);
+            return Packet::decode(self.version, first, Bytes::new());
+        }
         let mut frame = buf.split_to(header + body);
         frame.advance(header);
-        Packet::decode(self.version, first, frame.freeze()).map(Some)
+        Packet::decode(self.version, first, frame.freeze())
     }
 
     /// Like [`decode`](Self::decode), for input held in [`Bytes`].
@@ -413,9 +421,11 @@ impl Decoder {
             return Ok(None);
         }
         let first = buf[0];
-        let packet = Packet::decode(self.version, first, buf.slice(header..header + body))?;
-        buf.advance(header + body);
-        Ok(Some(packet))
+        let packet = Packet::decode(self.version, first, buf.slice(header..header + body));
+        if packet.is_ok() {
+            buf.advance(header + body);
+        }
+        packet
     }
 
     /// Decodes the first packet of a borrowed slice, copying what the packet keeps; returns the
@@ -432,6 +442,6 @@ impl Decoder {
             return Ok(None);
         };
         let packet = Packet::decode(self.version, buf[0], Bytes::copy_from_slice(frame))?;
-        Ok(Some((packet, header + body)))
+        Ok(packet.map(|packet| (packet, header + body)))
     }
 }

@@ -9,7 +9,7 @@ use bytestring::ByteString;
 use super::PacketType;
 use crate::error::{DecodeError, EncodeError};
 use crate::primitive::{
-    PacketId, field_len, finish, packet_id, packet_len, put_field, put_fixed_header, string,
+    PacketId, binary_slice, field_len, finish, packet_id, packet_len, put_field, put_fixed_header,
 };
 use crate::property::{self, Properties, PropertyId, UserProperty, Value, ValueRef, put};
 use crate::qos::QoS;
@@ -126,7 +126,26 @@ impl Properties for PublishProperties {
 impl PublishProperties {
     /// `true` when no property is set.
     pub fn is_empty(&self) -> bool {
-        *self == PublishProperties::default()
+        // Field by field, without building a default to compare with; the pattern names every
+        // field, so a new one cannot be forgotten here.
+        let PublishProperties {
+            payload_format_indicator,
+            message_expiry_interval,
+            topic_alias,
+            response_topic,
+            correlation_data,
+            user_properties,
+            subscription_identifiers,
+            content_type,
+        } = self;
+        payload_format_indicator.is_none()
+            && message_expiry_interval.is_none()
+            && topic_alias.is_none()
+            && response_topic.is_none()
+            && correlation_data.is_none()
+            && user_properties.is_empty()
+            && subscription_identifiers.is_empty()
+            && content_type.is_none()
     }
 }
 
@@ -144,6 +163,8 @@ impl Publish {
         }
     }
 
+    // Inlined into `Packet::decode`, the packet is built where the caller wants it.
+    #[inline(always)]
     pub(crate) fn decode(
         version: Version,
         flags: u8,
@@ -155,29 +176,49 @@ impl Publish {
         if dup && qos == QoS::AtMostOnce {
             return Err(DecodeError::DupOnQoS0);
         }
-        let (input, topic) = finish(string(&body, &body))?;
-        let topic = TopicName::from_wire(topic)?;
+        let (input, topic) = finish(binary_slice(&body))?;
+        let topic = TopicName::decode(body.slice_ref(topic))?;
         let (input, packet_id) = if qos == QoS::AtMostOnce {
             (input, None)
         } else {
             let (input, id) = finish(packet_id(input))?;
             (input, Some(id))
         };
-        let (input, properties) = if version.is_v5() {
-            finish(property::decode::<PublishProperties>(
-                &body,
-                input,
-                PacketType::Publish,
-            ))?
-        } else {
-            (input, PublishProperties::default())
+        // MQTT 3.1.1 has no properties, and in MQTT 5.0 the list is most often empty: its length
+        // is a single 0 byte.
+        let without_properties = match (version.is_v5(), input) {
+            (false, _) => Some(input),
+            (true, [0, rest @ ..]) => Some(rest),
+            (true, _) => None,
         };
-        if topic.is_empty() && properties.topic_alias.is_none() {
-            return Err(if version.is_v5() {
-                DecodeError::EmptyTopicWithoutAlias
-            } else {
-                DecodeError::InvalidTopic(crate::topic::TopicError::Empty)
+        if let Some(input) = without_properties {
+            if topic.is_empty() {
+                return Err(if version.is_v5() {
+                    DecodeError::EmptyTopicWithoutAlias
+                } else {
+                    DecodeError::InvalidTopic(crate::topic::TopicError::Empty)
+                });
+            }
+            // The packet is built only once nothing can fail any more, so that it can be written
+            // straight to where the caller wants it.
+            body.advance(body.len() - input.len());
+            return Ok(Publish {
+                dup,
+                qos,
+                retain,
+                topic,
+                packet_id,
+                properties: PublishProperties::default(),
+                payload: body,
             });
+        }
+        let (input, properties) = finish(property::decode::<PublishProperties>(
+            &body,
+            input,
+            PacketType::Publish,
+        ))?;
+        if topic.is_empty() && properties.topic_alias.is_none() {
+            return Err(DecodeError::EmptyTopicWithoutAlias);
         }
         body.advance(body.len() - input.len());
         Ok(Publish {
@@ -208,10 +249,20 @@ impl Publish {
         if self.topic.is_empty() && self.properties.topic_alias.is_none() {
             return Err(EncodeError::EmptyTopic);
         }
+        // A Response Topic is a topic name, never empty (MQTT 5.0 §3.3.2.3.5, MQTT-4.7.3-1).
+        if self
+            .properties
+            .response_topic
+            .as_ref()
+            .is_some_and(TopicName::is_empty)
+        {
+            return Err(EncodeError::InvalidPropertyValue(PropertyId::ResponseTopic));
+        }
         Ok(())
     }
 
     /// Remaining length without the payload, and the property list's length.
+    #[inline]
     fn header_body_len(&self, version: Version, properties_len: usize) -> usize {
         field_len(self.topic.len())
             + if self.packet_id.is_some() { 2 } else { 0 }
@@ -270,7 +321,13 @@ impl Publish {
         payload: bool,
     ) -> Result<(), EncodeError> {
         self.check()?;
-        let properties_len = property::measure(&self.properties, version)?;
+        // Most messages have no properties: skip walking them (an empty list measures 0 and
+        // passes every check, in both versions).
+        let properties_len = if self.properties.is_empty() {
+            0
+        } else {
+            property::measure(&self.properties, version)?
+        };
         let header_body = self.header_body_len(version, properties_len);
         let remaining = header_body + self.payload.len();
         let here = if payload { remaining } else { header_body };

@@ -99,6 +99,7 @@ async fn copy<S: AsyncRead + AsyncWrite + Unpin>(mut client: S, mut broker: TcpS
 }
 
 /// Accepts a WebSocket with subprotocol `mqtt` and relays its binary messages.
+#[allow(clippy::result_large_err)] // tungstenite's callback signature
 async fn websocket<S: AsyncRead + AsyncWrite + Unpin>(client: S, mut broker: TcpStream) {
     let answer = |_request: &Request, mut response: Response| {
         response

@@ -67,9 +67,14 @@ impl Broker {
     }
 }
 
-/// The broker for this test process, started on first use.
+/// The broker for this test process, started on first use. Also turns on log output for
+/// `RUST_LOG` (e.g. `RUST_LOG=mqtt_tokio=debug`).
 pub fn broker() -> &'static Broker {
     static BROKER: OnceLock<Broker> = OnceLock::new();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     BROKER.get_or_init(|| match std::env::var("MQTT_TEST_TCP") {
         Ok(_) => external(),
         Err(_) => embedded(),
