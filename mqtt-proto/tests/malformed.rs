@@ -124,10 +124,17 @@ fn unencodable(version: Version, packet: impl Into<Packet>, expected: EncodeErro
     let mut out = Vec::new();
     assert_eq!(
         packet.encode(version, &mut out),
-        Err(expected),
+        Err(expected.clone()),
         "{packet:?} in {version}"
     );
     assert!(out.is_empty(), "a refused encode wrote {} bytes", out.len());
+    if let Packet::Publish(publish) = &packet {
+        assert_eq!(
+            publish.checked_len(version),
+            Err(expected),
+            "checked_len refuses what encode refuses"
+        );
+    }
 }
 
 fn id(value: u16) -> PacketId {

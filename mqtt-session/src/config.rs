@@ -18,7 +18,7 @@ use mqtt_proto::{ByteString, ConnectProperties, Version, Will};
 /// config.clean_start = false;
 /// config.connect_properties.session_expiry_interval = Some(3600);
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
     /// The protocol version to speak.
@@ -151,4 +151,48 @@ pub enum SessionLostPolicy {
     /// Fail them with [`Event::PublishFailed`](crate::Event::PublishFailed) and
     /// [`Event::RequestFailed`](crate::Event::RequestFailed).
     Fail,
+}
+
+impl core::fmt::Debug for Config {
+    /// Everything but the password, which is shown as `<redacted>`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Config")
+            .field("version", &self.version)
+            .field("client_id", &self.client_id)
+            .field("clean_start", &self.clean_start)
+            .field("clean_start_on_reconnect", &self.clean_start_on_reconnect)
+            .field("keep_alive", &self.keep_alive)
+            .field("ping_timeout", &self.ping_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("will", &self.will)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("connect_properties", &self.connect_properties)
+            .field("max_inflight", &self.max_inflight)
+            .field("max_queued", &self.max_queued)
+            .field("max_pending_events", &self.max_pending_events)
+            .field("ack_mode", &self.ack_mode)
+            .field("qos2_delivery", &self.qos2_delivery)
+            .field("session_lost", &self.session_lost)
+            .field("resubscribe", &self.resubscribe)
+            .field("outbound_topic_aliases", &self.outbound_topic_aliases)
+            .field("packet_events", &self.packet_events)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_password() {
+        let mut config = Config::new("c", Version::V5);
+        config.password = Some(Bytes::from_static(b"hunter2"));
+        let shown = alloc::format!("{config:?}");
+        assert!(
+            shown.contains("<redacted>") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
 }

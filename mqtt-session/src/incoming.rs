@@ -85,6 +85,19 @@ impl Incoming {
         }
     }
 
+    /// Whether the PUBREC for `packet_id` is owed: not sent yet, waiting for its turn.
+    pub(crate) fn owes_pubrec(&self, packet_id: PacketId) -> bool {
+        self.owed
+            .iter()
+            .any(|a| a.packet_id == packet_id && a.qos == QoS::ExactlyOnce)
+    }
+
+    /// Forgets the PUBREC owed for `packet_id`, whose exchange the server moved past.
+    pub(crate) fn forget_pubrec(&mut self, packet_id: PacketId) {
+        self.owed
+            .retain(|a| a.packet_id != packet_id || a.qos != QoS::ExactlyOnce);
+    }
+
     /// Forgets the PUBACKs owed; the PUBRECs stay.
     pub(crate) fn forget_pubacks(&mut self) {
         self.owed.retain(|a| a.qos == QoS::ExactlyOnce);

@@ -22,10 +22,27 @@ pub(crate) struct Queued {
 #[derive(Debug)]
 pub(crate) struct Inflight {
     pub(crate) packet_id: PacketId,
-    /// Whether it went out on some connection; a (un)subscribe made while offline has not,
-    /// and the server can't have lost it.
+    /// Whether it went out on some connection with this packet identifier: a (un)subscribe
+    /// made while offline has not, and the server can't have lost it; a publish that has goes
+    /// again with DUP set (MQTT-3.3.1-1).
     pub(crate) sent: bool,
+    /// A publish the current connection has not carried yet, because when the connection began
+    /// the window (the server's Receive Maximum, MQTT-3.3.4-7) had no room for it. It goes out
+    /// as the window opens, before the queue. Changed only through [`Outgoing`], which counts.
+    waiting: bool,
     pub(crate) kind: InflightKind,
+}
+
+impl Inflight {
+    /// An exchange that is not waiting for room in the window.
+    pub(crate) fn new(packet_id: PacketId, sent: bool, kind: InflightKind) -> Inflight {
+        Inflight {
+            packet_id,
+            sent,
+            waiting: false,
+            kind,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -55,6 +72,8 @@ pub(crate) struct Outgoing {
     pub(crate) queue: VecDeque<Queued>,
     /// How many of `inflight` are publishes: what counts against Receive Maximum.
     publishes: usize,
+    /// How many of `inflight` are waiting for room in the window.
+    waiting: usize,
 }
 
 impl Outgoing {
@@ -64,6 +83,7 @@ impl Outgoing {
             inflight: VecDeque::new(),
             queue: VecDeque::new(),
             publishes: 0,
+            waiting: 0,
         }
     }
 
@@ -72,11 +92,53 @@ impl Outgoing {
         self.publishes
     }
 
+    /// Publishes in flight that the current connection carries: those not waiting for room.
+    pub(crate) fn publishes_in_window(&self) -> usize {
+        self.publishes - self.waiting
+    }
+
+    /// How many publishes wait for room in the window.
+    pub(crate) fn waiting(&self) -> usize {
+        self.waiting
+    }
+
     pub(crate) fn push(&mut self, entry: Inflight) {
         if matches!(entry.kind, InflightKind::Publish { .. }) {
             self.publishes += 1;
         }
+        self.waiting += usize::from(entry.waiting);
         self.inflight.push_back(entry);
+    }
+
+    /// Adds a publish that waits for room in the window before it goes out.
+    pub(crate) fn push_waiting(&mut self, mut entry: Inflight) {
+        entry.waiting = matches!(entry.kind, InflightKind::Publish { .. });
+        self.push(entry);
+    }
+
+    /// Marks the publish at `index` as waiting for room in the window, or as carried.
+    pub(crate) fn set_waiting(&mut self, index: usize, waiting: bool) {
+        if let Some(entry) = self.inflight.get_mut(index)
+            && entry.waiting != waiting
+            && matches!(entry.kind, InflightKind::Publish { .. })
+        {
+            entry.waiting = waiting;
+            if waiting {
+                self.waiting += 1;
+            } else {
+                self.waiting -= 1;
+            }
+        }
+    }
+
+    /// The first publish waiting for room in the window, no longer waiting.
+    pub(crate) fn take_waiting(&mut self) -> Option<&mut Inflight> {
+        if self.waiting == 0 {
+            return None;
+        }
+        let index = self.inflight.iter().position(|e| e.waiting)?;
+        self.set_waiting(index, false);
+        self.inflight.get_mut(index)
     }
 
     pub(crate) fn position(&self, packet_id: PacketId) -> Option<usize> {
@@ -106,6 +168,7 @@ impl Outgoing {
         if matches!(entry.kind, InflightKind::Publish { .. }) {
             self.publishes -= 1;
         }
+        self.waiting -= usize::from(entry.waiting);
         Some(entry)
     }
 
@@ -115,6 +178,7 @@ impl Outgoing {
             self.ids.release(entry.packet_id);
         }
         self.publishes = 0;
+        self.waiting = 0;
         core::mem::take(&mut self.inflight)
     }
 }

@@ -120,6 +120,10 @@ pub struct Session<S = MemoryStore> {
     resumable: bool,
     /// Clean Start as sent in the current connection's CONNECT.
     clean_start_sent: bool,
+    /// A CONNECT went out and its connection ended before CONNACK: the server may have
+    /// started a fresh session then, so the next "session present" may not be the session
+    /// the client knows.
+    session_uncertain: bool,
     /// Increments whenever the server loses the session, so old [`AckToken`]s are refused.
     epoch: u64,
     decoder: Decoder,
@@ -163,6 +167,7 @@ impl<S: Store> Session<S> {
             state: ConnectionState::Disconnected,
             resumable: false,
             clean_start_sent: false,
+            session_uncertain: false,
             epoch: 0,
             read_buf: BytesMut::new(),
             transmit: Transmit::default(),
@@ -197,15 +202,15 @@ impl<S: Store> Session<S> {
                     if !session.outgoing.ids.is_used(packet_id) =>
                 {
                     session.outgoing.ids.reserve(packet_id);
-                    session.outgoing.push(Inflight {
+                    session.outgoing.push(Inflight::new(
                         packet_id,
-                        sent: true,
-                        kind: InflightKind::Publish {
+                        true,
+                        InflightKind::Publish {
                             id: record.id,
                             publish: record.publish,
                             released: record.stage == Stage::Released,
                         },
-                    });
+                    ));
                 }
                 _ => {
                     let mut publish = record.publish;
@@ -314,6 +319,17 @@ impl<S: Store> Session<S> {
     /// Turns [`Event::Received`] on or off ([`Config::packet_events`]).
     pub fn set_packet_events(&mut self, on: bool) {
         self.config.packet_events = on;
+    }
+
+    /// Replaces the Keep Alive sent in the next CONNECT ([`Config::keep_alive`]), for APIs that
+    /// take it when connecting. The current connection keeps the interval it negotiated.
+    pub fn set_keep_alive(&mut self, keep_alive: Duration) {
+        self.config.keep_alive = keep_alive;
+    }
+
+    /// Replaces how long the next connection waits for CONNACK ([`Config::connect_timeout`]).
+    pub fn set_connect_timeout(&mut self, timeout: Duration) {
+        self.config.connect_timeout = timeout;
     }
 
     // ---- outputs ------------------------------------------------------------------------
@@ -479,6 +495,7 @@ impl<S: Store> Session<S> {
         self.check_publish(&mut publish)?;
         let must_wait = self.state != ConnectionState::Connected
             || !self.outgoing.queue.is_empty()
+            || self.outgoing.waiting() > 0
             || (needs_window(&publish) && self.window_full());
         if must_wait && self.outgoing.queue.len() >= self.config.max_queued {
             return Err(UsageError::QueueFull);
@@ -758,7 +775,14 @@ impl<S: Store> Session<S> {
         if session_present {
             self.resend_inflight(now);
             self.flush_owed(now);
+            if core::mem::take(&mut self.session_uncertain) && self.config.resubscribe {
+                // The session the server resumed may be one it created for a CONNECT whose
+                // CONNACK never arrived, without the subscriptions. Subscribing again is
+                // harmless if they are there.
+                self.resubscribe(now);
+            }
         } else {
+            self.session_uncertain = false;
             self.session_lost(now);
         }
         self.arm_keep_alive(now);
@@ -784,7 +808,11 @@ impl<S: Store> Session<S> {
             match self.incoming.qos2.get(&packet_id) {
                 Some(Qos2::Received(_)) => {
                     // A re-sent PUBLISH whose PUBREC got lost: answer again, deliver nothing.
-                    self.send(now, &PubRec::new(packet_id).into());
+                    // Unless the PUBREC still waits for its turn (MQTT-4.6.0-3): it goes out
+                    // then, once, and never after the exchange ended.
+                    if !self.incoming.owes_pubrec(packet_id) {
+                        self.send(now, &PubRec::new(packet_id).into());
+                    }
                     self.received(Command::Publish, None, Some(packet_id), &[]);
                     return Ok(());
                 }
@@ -843,8 +871,11 @@ impl<S: Store> Session<S> {
             Some(ack.packet_id),
             &[ack.reason_code],
         );
+        // Not a publish waiting for its first send under a new identifier either: the server
+        // can't have it.
         let is_qos1 = self.outgoing.get_mut(ack.packet_id).is_some_and(|e| {
-            matches!(&e.kind, InflightKind::Publish { publish, .. } if publish.qos == QoS::AtLeastOnce)
+            e.sent
+                && matches!(&e.kind, InflightKind::Publish { publish, .. } if publish.qos == QoS::AtLeastOnce)
         });
         if is_qos1 {
             self.complete_publish(now, ack.packet_id, ack.reason_code, ack.properties);
@@ -859,7 +890,8 @@ impl<S: Store> Session<S> {
             Some(rec.packet_id),
             &[rec.reason_code],
         );
-        let entry = self.outgoing.get_mut(rec.packet_id);
+        // A publish waiting for its first send under a new identifier is unknown to the server.
+        let entry = self.outgoing.get_mut(rec.packet_id).filter(|e| e.sent);
         let Some(Inflight {
             kind:
                 InflightKind::Publish {
@@ -893,6 +925,11 @@ impl<S: Store> Session<S> {
             self.store.save_outgoing(*id, publish, Stage::Released);
             // PUBRELs are resent in the order the PUBRECs arrived (MQTT-4.6.0-4).
             self.outgoing.move_to_back(rec.packet_id);
+            // A publish that waited for room in the window has its answer: never the PUBLISH
+            // again (MQTT-4.3.3-4).
+            if let Some(index) = self.outgoing.position(rec.packet_id) {
+                self.outgoing.set_waiting(index, false);
+            }
         }
         // Never the PUBLISH again once PUBREC arrived (MQTT-4.3.3-4).
         self.send(now, &PubRel::new(rec.packet_id).into());
@@ -924,6 +961,10 @@ impl<S: Store> Session<S> {
         match self.incoming.qos2.get_mut(&packet_id) {
             Some(Qos2::Received(held)) => {
                 let message = held.take();
+                // Only a server that broke the exchange releases a message before its PUBREC
+                // went out; that PUBREC must not follow, for an identifier the server may be
+                // about to reuse.
+                self.incoming.forget_pubrec(packet_id);
                 match message {
                     Some(message) if manual => {
                         self.incoming.qos2.insert(packet_id, Qos2::AwaitingRelAck);
@@ -1064,13 +1105,19 @@ impl<S: Store> Session<S> {
 
     // ---- outbound work ------------------------------------------------------------------
 
-    fn window_full(&self) -> bool {
+    /// The most QoS 1 and 2 publishes in flight on this connection: `max_inflight`, lowered
+    /// by the server's Receive Maximum (MQTT-3.3.4-7).
+    fn window(&self) -> usize {
         let window = self
             .config
             .max_inflight
             .get()
             .min(self.server.receive_maximum);
-        self.outgoing.publishes_in_flight() >= usize::from(window)
+        usize::from(window)
+    }
+
+    fn window_full(&self) -> bool {
+        self.outgoing.publishes_in_flight() >= self.window()
     }
 
     fn receive_maximum(&self) -> u16 {
@@ -1097,13 +1144,9 @@ impl<S: Store> Session<S> {
         if publish.qos != QoS::AtMostOnce {
             publish.packet_id = Some(PacketId::MIN);
         }
-        let version = self.config.version;
-        let result = self.check_encoding(
-            |buf| publish.encode_header(version, buf),
-            || publish.encoded_len(version),
-        );
+        let size = publish.checked_len(self.config.version);
         publish.packet_id = None;
-        result
+        self.check_max_packet_size(size?)
     }
 
     /// Checks that `packet` encodes and fits the server's Maximum Packet Size.
@@ -1125,16 +1168,18 @@ impl<S: Store> Session<S> {
             Ok(()) | Err(mqtt_proto::EncodeError::BufferTooSmall { .. }) => {}
             Err(e) => return Err(UsageError::Encode(e)),
         }
-        if let Some(max) = self.server.maximum_packet_size {
-            let size = len();
-            if size > max.get() as usize {
-                return Err(UsageError::PacketTooLarge {
-                    size,
-                    max: max.get(),
-                });
-            }
+        self.check_max_packet_size(len())
+    }
+
+    /// Refuses a packet of `size` bytes above the server's Maximum Packet Size.
+    fn check_max_packet_size(&self, size: usize) -> Result<(), UsageError> {
+        match self.server.maximum_packet_size {
+            Some(max) if size > max.get() as usize => Err(UsageError::PacketTooLarge {
+                size,
+                max: max.get(),
+            }),
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn request_id(&mut self) -> RequestId {
@@ -1153,15 +1198,18 @@ impl<S: Store> Session<S> {
             };
             self.send(now, &packet);
         }
-        self.outgoing.push(Inflight {
-            packet_id,
-            sent,
-            kind,
-        });
+        self.outgoing.push(Inflight::new(packet_id, sent, kind));
     }
 
-    /// Sends queued publishes while connected and the window has room, in order.
+    /// Sends publishes while connected and the window has room, in order: first those in
+    /// flight that wait for room since the connection began, then the queue.
     fn drain_queue(&mut self, now: Instant) {
+        while self.state == ConnectionState::Connected && self.outgoing.waiting() > 0 {
+            if self.outgoing.publishes_in_window() >= self.window() {
+                return;
+            }
+            self.send_waiting(now);
+        }
         while self.state == ConnectionState::Connected {
             let Some(front) = self.outgoing.queue.front() else {
                 return;
@@ -1193,11 +1241,7 @@ impl<S: Store> Session<S> {
                 }
             }
             if let Err(e) = self.check_publish(&mut publish) {
-                let reason = match e {
-                    UsageError::PacketTooLarge { .. } => FailReason::PacketTooLarge,
-                    _ => FailReason::NotSupported,
-                };
-                self.fail_publish(id, None, reason);
+                self.fail_publish(id, None, fail_reason(&e));
                 continue;
             }
             self.send_publish(now, id, publish);
@@ -1229,15 +1273,45 @@ impl<S: Store> Session<S> {
         publish.packet_id = Some(packet_id);
         self.store.save_outgoing(id, &publish, Stage::Sent);
         self.send_publish_packet(now, &publish);
-        self.outgoing.push(Inflight {
+        self.outgoing.push(Inflight::new(
             packet_id,
-            sent: true,
-            kind: InflightKind::Publish {
+            true,
+            InflightKind::Publish {
                 id,
                 publish,
                 released: false,
             },
-        });
+        ));
+    }
+
+    /// Sends the first publish waiting for room in the window: again with DUP when it went out
+    /// before with its packet identifier (MQTT-3.3.1-1), for the first time otherwise.
+    fn send_waiting(&mut self, now: Instant) {
+        let Some(Inflight {
+            sent,
+            kind: InflightKind::Publish { id, publish, .. },
+            ..
+        }) = self.outgoing.take_waiting()
+        else {
+            return;
+        };
+        let mut publish = publish.clone();
+        let (packet_id, id) = (publish.packet_id, *id);
+        if core::mem::replace(sent, true) {
+            publish.dup = true;
+        } else {
+            // A first send, to a server that may allow less than the last one did.
+            let mut unsent = publish.clone();
+            if let Err(e) = self.check_publish(&mut unsent) {
+                if let Some(packet_id) = packet_id {
+                    self.outgoing.remove(packet_id);
+                }
+                self.fail_publish(id, None, fail_reason(&e));
+                return;
+            }
+            self.store.save_outgoing(id, &publish, Stage::Sent);
+        }
+        self.send_publish_packet(now, &publish);
     }
 
     /// Encodes a PUBLISH, with a Topic Alias when they are in use.
@@ -1309,16 +1383,43 @@ impl<S: Store> Session<S> {
 
     /// The server resumed the session: resend unacknowledged PUBLISH with DUP and PUBREL, in
     /// their original order (MQTT-4.4.0-1, MQTT-4.6.0-1), and pending (un)subscribes.
+    ///
+    /// The server's Receive Maximum may be lower than on the last connection, and it bounds
+    /// the PUBLISH packets resent too (MQTT-3.3.4-7): publishes past PUBREC keep their place in
+    /// the window until PUBCOMP, and those that find no room left wait for it, in order, ahead
+    /// of the queue.
     fn resend_inflight(&mut self, now: Instant) {
         let version = self.config.version;
-        for entry in &self.outgoing.inflight {
+        let released = self
+            .outgoing
+            .inflight
+            .iter()
+            .filter(|e| matches!(e.kind, InflightKind::Publish { released: true, .. }))
+            .count();
+        let mut room = self.window().saturating_sub(released);
+        let mut resent = false;
+        for index in 0..self.outgoing.inflight.len() {
+            let Some(entry) = self.outgoing.inflight.get(index) else {
+                break;
+            };
+            let publish = matches!(
+                entry.kind,
+                InflightKind::Publish {
+                    released: false,
+                    ..
+                }
+            );
+            if publish && room == 0 {
+                self.outgoing.set_waiting(index, true);
+                continue;
+            }
             let result = match &entry.kind {
                 InflightKind::Publish { released: true, .. } => self
                     .transmit
                     .packet(version, &PubRel::new(entry.packet_id).into()),
                 InflightKind::Publish { publish, .. } => {
                     let mut again = publish.clone();
-                    again.dup = true;
+                    again.dup = entry.sent;
                     self.transmit.publish(version, &again)
                 }
                 InflightKind::Subscribe { packet, .. } => self
@@ -1329,11 +1430,14 @@ impl<S: Store> Session<S> {
                     .packet(version, &Packet::Unsubscribe(packet.clone())),
             };
             debug_assert!(result.is_ok(), "in-flight packets were encoded before");
+            room -= usize::from(publish);
+            resent = true;
+            self.outgoing.set_waiting(index, false);
+            if let Some(entry) = self.outgoing.inflight.get_mut(index) {
+                entry.sent = true;
+            }
         }
-        for entry in &mut self.outgoing.inflight {
-            entry.sent = true;
-        }
-        if !self.outgoing.inflight.is_empty() {
+        if resent {
             self.sent(now);
         }
     }
@@ -1356,11 +1460,7 @@ impl<S: Store> Session<S> {
                         publish.packet_id = None;
                         publish.dup = false;
                         self.store.save_outgoing(id, &publish, Stage::Queued);
-                        requeue.push(Queued {
-                            id,
-                            publish,
-                            accepted: now,
-                        });
+                        requeue.push((id, publish));
                     }
                     _ => self.fail_publish(id, Some(entry.packet_id), FailReason::SessionLost),
                 },
@@ -1393,9 +1493,35 @@ impl<S: Store> Session<S> {
             }
         }
         // In the order they were accepted: PUBREC moved QoS 2 publishes behind the others.
-        requeue.sort_by_key(|queued| queued.id);
-        for queued in requeue.into_iter().rev() {
-            self.outgoing.queue.push_front(queued);
+        // They stay in flight under new packet identifiers, waiting for room in the new
+        // window, rather than go back to the queue, which they would push past `max_queued`
+        // when the new server's Receive Maximum is lower; `drain_queue` sends them first.
+        requeue.sort_by_key(|(id, _)| *id);
+        let mut requeue = requeue.into_iter();
+        for (id, mut publish) in requeue.by_ref() {
+            // Identifiers were all freed just before, so one is always available; if not,
+            // this one and the rest go back to the front of the queue, in order.
+            let Some(packet_id) = self.outgoing.ids.allocate() else {
+                let rest = core::iter::once((id, publish)).chain(requeue.by_ref());
+                let rest: Vec<_> = rest.collect();
+                for (id, publish) in rest.into_iter().rev() {
+                    let accepted = now;
+                    self.outgoing.queue.push_front(Queued {
+                        id,
+                        publish,
+                        accepted,
+                    });
+                }
+                break;
+            };
+            publish.packet_id = Some(packet_id);
+            let kind = InflightKind::Publish {
+                id,
+                publish,
+                released: false,
+            };
+            self.outgoing
+                .push_waiting(Inflight::new(packet_id, false, kind));
         }
         if !self.incoming.qos2.is_empty() || self.incoming.owes_any() {
             for packet_id in self.incoming.qos2.keys() {
@@ -1566,6 +1692,9 @@ impl<S: Store> Session<S> {
 
     /// Ends the connection; the session state stays for the next one.
     fn close(&mut self, reason: DisconnectReason) {
+        if self.state == ConnectionState::Connecting {
+            self.session_uncertain = true;
+        }
         self.state = ConnectionState::Disconnected;
         self.timers.stop_all();
         self.ping_outstanding = false;
@@ -1575,6 +1704,14 @@ impl<S: Store> Session<S> {
         // QoS 2 identifiers stay reserved until PUBCOMP, so PUBRECs owed are kept.
         self.incoming.forget_pubacks();
         self.events.push_back(Event::Disconnected(reason));
+    }
+}
+
+/// Why a publish accepted earlier can't be sent to the current server.
+fn fail_reason(error: &UsageError) -> FailReason {
+    match error {
+        UsageError::PacketTooLarge { .. } => FailReason::PacketTooLarge,
+        _ => FailReason::NotSupported,
     }
 }
 

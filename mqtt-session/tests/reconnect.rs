@@ -271,6 +271,41 @@ fn resume_keeps_subscriptions(mode: Mode) {
     assert_eq!(h.session.subscriptions().len(), 1);
 }
 
+/// A connection that ended before its CONNACK may have made the server start a fresh session;
+/// when the next CONNACK then says "session present", subscriptions are made again (with
+/// `resubscribe`), since that session may be the fresh one.
+fn uncertain_session_resubscribes(mode: Mode) {
+    for on in [true, false] {
+        let mut config = resuming(mode);
+        config.resubscribe = on;
+        let mut h = Harness::with_config(mode, config);
+        h.connect_with(connack_present());
+        h.cmd(|s, now| s.subscribe(now, subscriptions(&["a"], 1), Default::default()))
+            .unwrap();
+        h.inject(suback(1, &[1]));
+        h.skip();
+        h.close();
+        h.open(); // CONNECT goes out, the connection drops before CONNACK
+        h.close();
+        h.skip();
+        reconnect(&mut h, connack_present());
+        let again = Packet::from(Subscribe::new(pid(2), subscriptions(&["a"], 1)));
+        if on {
+            assert_eq!(h.sent(), [again]);
+            h.inject(suback(2, &[1]));
+        } else {
+            assert!(h.sent().is_empty());
+        }
+        // Once resolved by a CONNACK, a plain resume does not subscribe again.
+        reconnect(&mut h, connack_present());
+        assert!(
+            h.sent().iter().all(|p| !matches!(p, Packet::Subscribe(_))),
+            "{}",
+            h.dump()
+        );
+    }
+}
+
 /// Publishes made before the first connection wait and go out after CONNACK, in order.
 fn offline_publishes(mode: Mode) {
     let mut h = Harness::new(mode);
@@ -374,7 +409,7 @@ fn message_expiry_while_queued(mode: Mode) {
 scenarios! {
     all: resume_resends_in_order, pubrel_resent_in_pubrec_order, drop_before_connack,
         resume_resends_requests, lost_session_resend, lost_session_fail, resubscribe,
-        resume_keeps_subscriptions, offline_publishes, inbound_qos2_across_reconnect,
+        resume_keeps_subscriptions, uncertain_session_resubscribes, offline_publishes, inbound_qos2_across_reconnect,
         manual_ack_while_offline;
     v5: message_expiry_while_queued;
 }

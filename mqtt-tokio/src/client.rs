@@ -9,7 +9,7 @@ use mqtt_proto::{
     Auth, ByteString, Disconnect, Publish, PublishProperties, QoS, ReasonCode, SubscribeProperties,
     Subscription, TopicFilter, TopicName, UnsubscribeProperties, Will,
 };
-use mqtt_session::{AckToken, Command as PacketCommand, PublishId, Published, Received};
+use mqtt_session::{AckToken, Command as PacketCommand, Published, Received};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::connection::Connection;
@@ -21,9 +21,9 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
 /// What a [`Client`] asks the connection task to do.
 pub(crate) enum Command {
+    /// `done` gets the outcome, or the session's refusal; `None` for fire and forget.
     Publish {
         publish: Publish,
-        accepted: Reply<PublishId>,
         done: Option<Reply<Published>>,
     },
     Subscribe {
@@ -177,15 +177,17 @@ impl Client {
         self.start_publish_packet(publish).await?.await
     }
 
-    /// Hands a message to the session and returns as soon as it is accepted, with its
-    /// [`PendingPublish::id`] (the seed API's `mid`); await the [`PendingPublish`] for the
-    /// outcome, or drop it.
+    /// Hands a message to the connection task and returns at once with a handle; await the
+    /// [`PendingPublish`] for the outcome (whose [`Published::id`] is the seed API's `mid`), or
+    /// drop it. Waits only while the command channel is full, so a burst of publishes streams
+    /// out without a round trip per message.
     ///
     /// Cancel safety: as [`publish`](Self::publish).
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidTopic`], [`Error::Usage`] and [`Error::Closed`].
+    /// [`Error::InvalidTopic`] and [`Error::Closed`] here; the session's refusals
+    /// ([`Error::Usage`]: queue full, QoS not supported, ...) come from awaiting the handle.
     pub async fn start_publish(
         &self,
         topic: &str,
@@ -206,14 +208,12 @@ impl Client {
     /// As [`start_publish`](Self::start_publish).
     pub async fn start_publish_packet(&self, publish: Publish) -> Result<PendingPublish, Error> {
         let (done, outcome) = oneshot::channel();
-        let id = self
-            .request(|accepted| Command::Publish {
-                publish,
-                accepted,
-                done: Some(done),
-            })
-            .await?;
-        Ok(PendingPublish { id, outcome })
+        self.send(Command::Publish {
+            publish,
+            done: Some(done),
+        })
+        .await?;
+        Ok(PendingPublish { outcome })
     }
 
     /// Publishes without waiting, from synchronous code such as a callback: the message is
@@ -233,19 +233,10 @@ impl Client {
         let mut publish = Publish::new(TopicName::new(topic)?, payload);
         publish.qos = qos;
         publish.retain = retain;
-        let (accepted, _) = oneshot::channel();
-        self.commands
-            .try_send(Command::Publish {
-                publish,
-                accepted,
-                done: None,
-            })
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => {
-                    Error::Usage(mqtt_session::UsageError::QueueFull)
-                }
-                mpsc::error::TrySendError::Closed(_) => Error::Closed,
-            })
+        self.try_send(Command::Publish {
+            publish,
+            done: None,
+        })
     }
 
     /// Subscribes to `(filter, maximum QoS)` pairs and returns the broker's answer per filter:
@@ -482,19 +473,11 @@ impl Client {
     }
 }
 
-/// A publish the session has accepted; await it for the outcome.
+/// A publish on its way; await it for the outcome.
 #[derive(Debug)]
 #[must_use = "await it for the outcome, or drop it to ignore the outcome"]
 pub struct PendingPublish {
-    id: PublishId,
     outcome: oneshot::Receiver<Result<Published, Error>>,
-}
-
-impl PendingPublish {
-    /// The publish's handle: the seed API's `mid`.
-    pub fn id(&self) -> PublishId {
-        self.id
-    }
 }
 
 impl IntoFuture for PendingPublish {

@@ -26,6 +26,9 @@ const MAX_IOVECS: usize = 64;
 /// initial wait.
 const STABLE: Duration = Duration::from_secs(10);
 
+/// The most commands handled per wake-up before the socket gets its turn.
+const MAX_BATCH: usize = 256;
+
 /// Bytes the read buffer is grown by before a read.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -315,7 +318,16 @@ impl Connection {
             }
             Wake::Read(Ok(_)) => self.session.handle_read(now),
             Wake::Timer | Wake::CloseDeadline => self.session.handle_timeout(now),
-            Wake::Command(Some(command)) => self.handle_command(command),
+            Wake::Command(Some(command)) => {
+                self.handle_command(command);
+                // Take what else is waiting, so that a burst leaves in one write.
+                for _ in 0..MAX_BATCH {
+                    match self.commands.try_recv() {
+                        Ok(command) => self.handle_command(command),
+                        Err(_) => break,
+                    }
+                }
+            }
             Wake::Command(None) => self.start_closing(Disconnect::default(), None),
             Wake::Unstalled => {
                 if let Some(delivery) = self.stalled.take() {
@@ -462,20 +474,16 @@ impl Connection {
     fn handle_command(&mut self, command: Command) {
         let now = self.now();
         match command {
-            Command::Publish {
-                publish,
-                accepted,
-                done,
-            } => match self.session.publish(now, publish) {
+            Command::Publish { publish, done } => match self.session.publish(now, publish) {
                 Ok(id) => {
                     if let Some(done) = done {
                         self.publishes.insert(id, done);
                     }
-                    let _ = accepted.send(Ok(id));
                 }
-                Err(e) => {
-                    let _ = accepted.send(Err(e.into()));
-                }
+                Err(e) => match done {
+                    Some(done) => drop(done.send(Err(e.into()))),
+                    None => warn!(error = %e, "MQTT publish refused"),
+                },
             },
             Command::Subscribe {
                 subscriptions,

@@ -314,12 +314,25 @@ impl Publish {
         self.write(version, buf, false)
     }
 
-    fn write(
-        &self,
-        version: Version,
-        buf: &mut impl BufMut,
-        payload: bool,
-    ) -> Result<(), EncodeError> {
+    /// Checks everything [`encode`](Self::encode) checks and returns the number of bytes it
+    /// would write, without writing anything: for a caller that must know a packet is valid
+    /// and how large it is (against a server's Maximum Packet Size, say) before sending it.
+    ///
+    /// # Errors
+    ///
+    /// As [`encode`](Self::encode), but for the room in a buffer.
+    pub fn checked_len(&self, version: Version) -> Result<usize, EncodeError> {
+        let (_, header_body) = self.measure(version)?;
+        let remaining = header_body + self.payload.len();
+        if remaining > crate::primitive::MAX_VAR_INT as usize {
+            return Err(EncodeError::PacketTooLarge);
+        }
+        Ok(packet_len(remaining))
+    }
+
+    /// Checks the packet; returns the property list's length and the remaining length without
+    /// the payload.
+    fn measure(&self, version: Version) -> Result<(usize, usize), EncodeError> {
         self.check()?;
         // Most messages have no properties: skip walking them (an empty list measures 0 and
         // passes every check, in both versions).
@@ -328,7 +341,19 @@ impl Publish {
         } else {
             property::measure(&self.properties, version)?
         };
-        let header_body = self.header_body_len(version, properties_len);
+        Ok((
+            properties_len,
+            self.header_body_len(version, properties_len),
+        ))
+    }
+
+    fn write(
+        &self,
+        version: Version,
+        buf: &mut impl BufMut,
+        payload: bool,
+    ) -> Result<(), EncodeError> {
+        let (properties_len, header_body) = self.measure(version)?;
         let remaining = header_body + self.payload.len();
         let here = if payload { remaining } else { header_body };
         put_fixed_header(

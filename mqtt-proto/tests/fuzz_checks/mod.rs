@@ -81,7 +81,8 @@ pub(crate) const AUTH_CODES: &[u8] = &[0x00, 0x18, 0x19];
 /// - the bytes written are exactly `encoded_len`;
 /// - they decode to `packet`, taking all of them, with each of the three decode entry points;
 /// - encoding the decoded packet gives the same bytes (the encoding is canonical);
-/// - for PUBLISH, `encode_header` followed by the payload gives the same bytes;
+/// - for PUBLISH, `encode_header` followed by the payload gives the same bytes, and
+///   `checked_len` the same length;
 /// - a buffer one byte too small is refused with `BufferTooSmall` and left untouched.
 pub(crate) fn check_encoding(version: Version, packet: &Packet) -> Vec<u8> {
     let mut wire = Vec::new();
@@ -127,6 +128,11 @@ pub(crate) fn check_encoding(version: Version, packet: &Packet) -> Vec<u8> {
             .expect("encode_header succeeds where encode does");
         header.extend_from_slice(&publish.payload);
         assert_eq!(header, wire, "{version}: encode_header + payload");
+        assert_eq!(
+            publish.checked_len(version),
+            Ok(wire.len()),
+            "{version}: checked_len"
+        );
     }
 
     // Too small a buffer: refused, nothing written.

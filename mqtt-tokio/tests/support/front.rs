@@ -26,6 +26,7 @@ pub enum Kind {
 /// A listening front; dropping it stops accepting.
 pub struct Front {
     pub address: SocketAddr,
+    upstream: Arc<Mutex<SocketAddr>>,
     connections: Arc<Mutex<Vec<AbortHandle>>>,
     accept: AbortHandle,
 }
@@ -39,9 +40,12 @@ impl Front {
         let address = listener.local_addr().expect("front address");
         let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
         let live = connections.clone();
+        let upstream = Arc::new(Mutex::new(upstream));
+        let target = upstream.clone();
         let accept = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let kind = kind.clone();
+                let upstream = *target.lock().expect("lock");
                 let task = tokio::spawn(async move {
                     let Ok(broker) = TcpStream::connect(upstream).await else {
                         return;
@@ -56,9 +60,15 @@ impl Front {
         .abort_handle();
         Front {
             address,
+            upstream,
             connections,
             accept,
         }
+    }
+
+    /// Relays new connections to another broker from now on.
+    pub fn set_upstream(&self, upstream: SocketAddr) {
+        *self.upstream.lock().expect("lock") = upstream;
     }
 
     /// Cuts every open connection at once, as a network failure would: no DISCONNECT, no

@@ -71,14 +71,53 @@ impl Broker {
 /// `RUST_LOG` (e.g. `RUST_LOG=mqtt_tokio=debug`).
 pub fn broker() -> &'static Broker {
     static BROKER: OnceLock<Broker> = OnceLock::new();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_env_filter(filter)
         .with_test_writer()
         .try_init();
     BROKER.get_or_init(|| match std::env::var("MQTT_TEST_TCP") {
         Ok(_) => external(),
         Err(_) => embedded(),
     })
+}
+
+/// Restarts the broker behind `version`'s plain TCP endpoint and returns where it listens
+/// now: mosquitto is stopped and started again on its port (its sessions are lost, as it runs
+/// without persistence); the embedded broker can't be stopped, so a fresh rumqttd takes its
+/// place on a new port, to be reached through a [`front::Front`].
+pub fn restart_broker(version: Version) -> SocketAddr {
+    let b = broker();
+    if !b.external {
+        let (fresh, _) = start_rumqttd(None);
+        return match version {
+            Version::V311 => fresh.0,
+            _ => fresh.1,
+        };
+    }
+    let pidfile = env("MQTT_TEST_MOSQUITTO_PIDFILE");
+    let pid = std::fs::read_to_string(&pidfile).expect("mosquitto pid file");
+    let status = std::process::Command::new("kill")
+        .arg(pid.trim())
+        .status()
+        .expect("kill");
+    assert!(status.success(), "stopping mosquitto");
+    // Wait until the port is free, then start it again with the same configuration.
+    let tcp = b.tcp(version);
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(tcp).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let status = std::process::Command::new(env("MQTT_TEST_MOSQUITTO_BIN"))
+        .args(["-c", &env("MQTT_TEST_MOSQUITTO_CONF"), "-d"])
+        .status()
+        .expect("start mosquitto");
+    assert!(status.success(), "starting mosquitto again");
+    wait_listening(tcp);
+    tcp
 }
 
 fn free_port() -> SocketAddr {
@@ -145,41 +184,11 @@ fn external() -> Broker {
 /// Starts rumqttd on loopback ports (MQTT 3.1.1, MQTT 5.0, and 3.1.1 with a password) and,
 /// on a runtime of their own, the TLS and WebSocket fronts for each version.
 fn embedded() -> Broker {
-    let (tcp_v311, tcp_v5, auth) = (free_port(), free_port(), free_port());
-    let users = HashMap::from([("testuser".to_string(), "testpass".to_string())]);
-    let config = rumqttd::Config {
-        id: 0,
-        router: rumqttd::RouterConfig {
-            max_connections: 10_000,
-            max_outgoing_packet_count: 200,
-            max_segment_size: 104_857_600,
-            max_segment_count: 10,
-            custom_segment: None,
-            initialized_filters: None,
-            shared_subscriptions_strategy: Default::default(),
-        },
-        v4: Some(HashMap::from([
-            ("v4".to_string(), server("v4", tcp_v311, None)),
-            ("v4-auth".to_string(), server("v4-auth", auth, Some(users))),
-        ])),
-        v5: Some(HashMap::from([(
-            "v5".to_string(),
-            server("v5", tcp_v5, None),
-        )])),
-        ..Default::default()
-    };
-    std::thread::Builder::new()
-        .name("embedded-rumqttd".into())
-        .spawn(move || {
-            let mut broker = rumqttd::Broker::new(config);
-            if let Err(e) = broker.start() {
-                panic!("embedded broker failed: {e}");
-            }
-        })
-        .expect("spawn the embedded broker");
-    for address in [tcp_v311, tcp_v5, auth] {
-        wait_listening(address);
-    }
+    let ((tcp_v311, tcp_v5), auth) = start_rumqttd(Some(HashMap::from([(
+        "testuser".to_string(),
+        "testpass".to_string(),
+    )])));
+    let auth = auth.expect("an auth listener was asked for");
     let pki = pki::Pki::generate();
     let (tls, mutual) = (pki.server_config(false), pki.server_config(true));
     let (sender, receiver) = std::sync::mpsc::channel();
@@ -228,6 +237,50 @@ fn embedded() -> Broker {
         client_key: pki.client_key.into_bytes(),
         external: false,
     }
+}
+
+/// Starts an rumqttd on loopback ports: MQTT 3.1.1 and 5.0, and with `users` a 3.1.1
+/// listener that requires a password.
+fn start_rumqttd(
+    users: Option<HashMap<String, String>>,
+) -> ((SocketAddr, SocketAddr), Option<SocketAddr>) {
+    let (tcp_v311, tcp_v5) = (free_port(), free_port());
+    let auth = users.as_ref().map(|_| free_port());
+    let mut v4 = HashMap::from([("v4".to_string(), server("v4", tcp_v311, None))]);
+    if let (Some(users), Some(auth)) = (users, auth) {
+        v4.insert("v4-auth".to_string(), server("v4-auth", auth, Some(users)));
+    }
+    let config = rumqttd::Config {
+        id: 0,
+        router: rumqttd::RouterConfig {
+            max_connections: 10_000,
+            max_outgoing_packet_count: 200,
+            max_segment_size: 104_857_600,
+            max_segment_count: 10,
+            custom_segment: None,
+            initialized_filters: None,
+            shared_subscriptions_strategy: Default::default(),
+        },
+        v4: Some(v4),
+        v5: Some(HashMap::from([(
+            "v5".to_string(),
+            server("v5", tcp_v5, None),
+        )])),
+        ..Default::default()
+    };
+    std::thread::Builder::new()
+        .name("embedded-rumqttd".into())
+        .spawn(move || {
+            let mut broker = rumqttd::Broker::new(config);
+            if let Err(e) = broker.start() {
+                panic!("embedded broker failed: {e}");
+            }
+        })
+        .expect("spawn the embedded broker");
+    for address in [tcp_v311, tcp_v5].into_iter().chain(auth) {
+        wait_listening(address);
+    }
+    ((tcp_v311, tcp_v5), auth)
 }
 
 fn wait_listening(address: SocketAddr) {

@@ -1,0 +1,55 @@
+//! A blocking MQTT 3.1.1 and 5.0 client with the Zerynth/paho-style API.
+//!
+//! A user of the Zerynth (paho-derived) Python `mqtt.Client` should recognise every method:
+//! [`Client::new`], [`on`](Client::on) / [`on_if`](Client::on_if) (the seed's `on(command,
+//! function, condition, priority)`), [`set_will`](Client::set_will),
+//! [`set_username_pw`](Client::set_username_pw), [`connect`](Client::connect),
+//! [`reconnect`](Client::reconnect), [`subscribe`](Client::subscribe),
+//! [`unsubscribe`](Client::unsubscribe), [`publish`](Client::publish),
+//! [`disconnect`](Client::disconnect) and [`loop_start`](Client::loop_start) (the seed's
+//! `loop`, a Rust keyword). Beyond the seed: [`wait_for_publish`](Client::wait_for_publish),
+//! a [`Receiver`](std::sync::mpsc::Receiver) of messages ([`Client::messages`]), MQTT 5.0
+//! through [`Client::with_config`] and the `*_with` methods, and automatic reconnection.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use mqtt_blocking::{Client, ConnectOptions, QoS};
+//!
+//! fn main() -> Result<(), mqtt_blocking::Error> {
+//!     let client = Client::new("quickstart", true);
+//!     client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
+//!     let messages = client.messages();
+//!     let subscribed = client.subscribe(&[("news/#", QoS::AtLeastOnce)])?;
+//!     client.loop_start(None)?;
+//!     client.wait_for_request(subscribed, Duration::from_secs(5))?;
+//!     let mid = client.publish("news/today", "hello", QoS::AtLeastOnce, false)?;
+//!     client.wait_for_publish(mid, Duration::from_secs(5))?;
+//!     let message = messages.recv_timeout(Duration::from_secs(5)).expect("a message");
+//!     println!("{}: {:?}", message.topic, message.payload_str());
+//!     client.disconnect()
+//! }
+//! ```
+//!
+//! A thin adapter: the protocol lives in [`mqtt_session`]. This crate wires it to std sockets
+//! through one `mio::Poll` (with a `Waker` for commands from other threads) and to rustls
+//! driven as a sans-IO `ClientConnection`; time comes from `std::time::Instant`, and the loop
+//! blocks in `poll` until the socket, a command or the session's next deadline needs it.
+#![forbid(unsafe_code)]
+
+mod client;
+mod driver;
+mod error;
+mod message;
+mod options;
+pub mod tls;
+mod transport;
+
+pub use client::{Client, OnMessage};
+pub use error::Error;
+pub use message::Message;
+pub use mqtt_proto::{self as proto, QoS, ReasonCode};
+pub use mqtt_session::{
+    self as session, Command, Config, PublishId, Qos2Delivery, Received, RequestId, Version,
+};
+pub use options::{Backoff, ConnectOptions, Hook, PublishOptions, SocketKeepalive};
+pub use rustls;

@@ -1,0 +1,272 @@
+//! How [`Client::connect`](crate::Client::connect) reaches the broker, and the options of
+//! publishes.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mqtt_proto::{PublishProperties, QoS};
+use rustls::ClientConfig;
+
+use crate::client::Client;
+
+/// A hook the client runs with itself: the seed's `breconnect_cb` and `aconnect_cb`.
+pub type Hook = Arc<dyn Fn(&Client) + Send + Sync>;
+
+/// TCP keepalive probes (the seed's `sock_keepalive`): `count` probes, the first after `idle`
+/// without traffic, then one every `interval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketKeepalive {
+    /// Probes sent before the connection is dropped.
+    pub count: u32,
+    /// Idle time before the first probe.
+    pub idle: Duration,
+    /// Time between probes.
+    pub interval: Duration,
+}
+
+/// Exponential backoff with jitter between automatic reconnection attempts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// The wait before the first attempt after a connection is lost.
+    pub initial: Duration,
+    /// The longest wait.
+    pub max: Duration,
+    /// How much the wait grows after each failed attempt.
+    pub multiplier: f64,
+    /// Randomize each wait between half and all of its value, so that many clients that lost
+    /// the same broker don't come back at once.
+    pub jitter: bool,
+}
+
+impl Default for Backoff {
+    /// 100 ms doubling up to 30 s, with jitter.
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(30),
+            multiplier: 2.0,
+            jitter: true,
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before attempt `attempt` (0 for the first).
+    pub(crate) fn delay(&self, attempt: u32) -> Duration {
+        let factor = self.multiplier.max(1.0).powi(attempt.min(64) as i32);
+        let capped = (self.initial.as_secs_f64() * factor).min(self.max.as_secs_f64());
+        let secs = if self.jitter {
+            // std's hasher keys are random per process and per call: enough for jitter.
+            let random = std::collections::hash_map::RandomState::new()
+                .build_hasher()
+                .finish();
+            capped * (0.5 + (random >> 11) as f64 / (1u64 << 53) as f64 * 0.5)
+        } else {
+            capped
+        };
+        Duration::from_secs_f64(secs)
+    }
+}
+
+/// The seed's `connect` arguments after `host` and `keepalive`, and the transport settings.
+///
+/// Start from [`ConnectOptions::default`] or [`ConnectOptions::port`], then set fields or chain
+/// the `with_*` methods:
+///
+/// ```
+/// use std::time::Duration;
+/// use mqtt_blocking::{tls, Client, ConnectOptions, SocketKeepalive};
+///
+/// let mut options = ConnectOptions::port(8883)
+///     .with_tls(tls::webpki_roots())
+///     .with_after_connect(|_client: &Client| println!("connected"))
+///     .with_sock_keepalive(SocketKeepalive {
+///         count: 3,
+///         idle: Duration::from_secs(30),
+///         interval: Duration::from_secs(5),
+///     });
+/// options.connect_timeout = Duration::from_secs(5);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ConnectOptions {
+    /// The broker's port; 1883 by default, as in the seed (use 8883 for the usual TLS port).
+    pub port: u16,
+    /// TLS (the seed's `ssl_ctx`): a rustls client configuration, or `None` for plain TCP.
+    /// [`tls::webpki_roots`](crate::tls::webpki_roots) trusts the usual public roots;
+    /// [`tls::with_ca_pem`](crate::tls::with_ca_pem) a private CA, with a client certificate
+    /// for mutual TLS.
+    pub tls: Option<Arc<ClientConfig>>,
+    /// Verify the broker's certificate against this name instead of `host`.
+    pub tls_server_name: Option<String>,
+    /// Run before each reconnection attempt (the seed's `breconnect_cb`), for example to
+    /// refresh credentials with [`Client::set_username_pw`].
+    pub before_reconnect: Option<Hook>,
+    /// Run after each accepted connection (the seed's `aconnect_cb`), for example to subscribe
+    /// again to topics the broker forgot with a clean session.
+    pub after_connect: Option<Hook>,
+    /// TCP keepalive probes (the seed's `sock_keepalive`); off by default.
+    pub sock_keepalive: Option<SocketKeepalive>,
+    /// How long opening the TCP connection may take (per address of the host), and how long
+    /// the broker may take to answer CONNECT, TLS handshake included.
+    pub connect_timeout: Duration,
+    /// Set `TCP_NODELAY` (on by default: MQTT packets are small and latency matters).
+    pub tcp_nodelay: bool,
+    /// Reconnect automatically from the loop with this backoff when the connection is lost;
+    /// `None` ends the loop instead.
+    pub reconnect: Option<Backoff>,
+    /// How long [`Client::disconnect`] waits for queued and in-flight publishes to complete
+    /// before it sends DISCONNECT anyway.
+    pub disconnect_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            port: 1883,
+            tls: None,
+            tls_server_name: None,
+            before_reconnect: None,
+            after_connect: None,
+            sock_keepalive: None,
+            connect_timeout: Duration::from_secs(10),
+            tcp_nodelay: true,
+            reconnect: Some(Backoff::default()),
+            disconnect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// The defaults with another port.
+    pub fn port(port: u16) -> ConnectOptions {
+        ConnectOptions {
+            port,
+            ..ConnectOptions::default()
+        }
+    }
+
+    /// Sets [`tls`](Self::tls).
+    pub fn with_tls(mut self, config: Arc<ClientConfig>) -> ConnectOptions {
+        self.tls = Some(config);
+        self
+    }
+
+    /// Sets [`before_reconnect`](Self::before_reconnect).
+    pub fn with_before_reconnect(
+        mut self,
+        hook: impl Fn(&Client) + Send + Sync + 'static,
+    ) -> ConnectOptions {
+        self.before_reconnect = Some(Arc::new(hook));
+        self
+    }
+
+    /// Sets [`after_connect`](Self::after_connect).
+    pub fn with_after_connect(
+        mut self,
+        hook: impl Fn(&Client) + Send + Sync + 'static,
+    ) -> ConnectOptions {
+        self.after_connect = Some(Arc::new(hook));
+        self
+    }
+
+    /// Sets [`sock_keepalive`](Self::sock_keepalive).
+    pub fn with_sock_keepalive(mut self, keepalive: SocketKeepalive) -> ConnectOptions {
+        self.sock_keepalive = Some(keepalive);
+        self
+    }
+
+    /// Sets [`reconnect`](Self::reconnect): `None` turns automatic reconnection off.
+    pub fn with_reconnect(mut self, backoff: Option<Backoff>) -> ConnectOptions {
+        self.reconnect = backoff;
+        self
+    }
+}
+
+impl fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("port", &self.port)
+            .field("tls", &self.tls.is_some())
+            .field("tls_server_name", &self.tls_server_name)
+            .field("before_reconnect", &self.before_reconnect.is_some())
+            .field("after_connect", &self.after_connect.is_some())
+            .field("sock_keepalive", &self.sock_keepalive)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("reconnect", &self.reconnect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The options of [`Client::publish_with`](crate::Client::publish_with): the seed's `qos` and
+/// `retain`, and the MQTT 5.0 properties.
+///
+/// ```
+/// use mqtt_blocking::{PublishOptions, QoS};
+///
+/// let mut options = PublishOptions::new(QoS::AtLeastOnce, false);
+/// options.properties.message_expiry_interval = Some(60);
+/// options.properties.content_type = Some("text/plain".into());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PublishOptions {
+    /// The QoS.
+    pub qos: QoS,
+    /// Whether the broker retains the message.
+    pub retain: bool,
+    /// MQTT 5.0 properties. An MQTT 3.1.1 session refuses a publish that sets any
+    /// ([`Error::Usage`](crate::Error::Usage)).
+    pub properties: PublishProperties,
+}
+
+impl PublishOptions {
+    /// `qos` and `retain`, no properties.
+    pub fn new(qos: QoS, retain: bool) -> PublishOptions {
+        PublishOptions {
+            qos,
+            retain,
+            properties: PublishProperties::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_to_its_cap_with_jitter_between_half_and_all() {
+        let backoff = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+            multiplier: 2.0,
+            jitter: true,
+        };
+        for (attempt, full) in [(0, 100), (1, 200), (3, 800), (4, 1000), (40, 1000)] {
+            for _ in 0..50 {
+                let delay = backoff.delay(attempt).as_secs_f64() * 1000.0;
+                let full = full as f64;
+                assert!(
+                    delay >= full / 2.0 - 1.0 && delay <= full + 1.0,
+                    "attempt {attempt}: {delay} ms"
+                );
+            }
+        }
+        let exact = Backoff {
+            jitter: false,
+            ..backoff
+        };
+        assert_eq!(exact.delay(2), Duration::from_millis(400));
+    }
+
+    #[test]
+    fn defaults_are_the_seeds() {
+        let options = ConnectOptions::default();
+        assert_eq!(options.port, 1883);
+        assert!(options.tls.is_none() && options.sock_keepalive.is_none());
+        assert!(options.reconnect.is_some());
+    }
+}

@@ -1,0 +1,347 @@
+//! End-to-end comparison with rumqttc through a real broker: one publisher and one subscriber
+//! in this process, messages/s, client CPU time per message (both clients together), QoS 1
+//! round-trip latency, and the resident memory of an idle connected client.
+//!
+//! ```sh
+//! bash .ci/mosquitto.sh start && source .ci/run-state/env
+//! cargo bench -p mqtt-tokio --bench end_to_end
+//! ```
+//!
+//! Without `MQTT_TEST_TCP` it uses the embedded test broker, which is slower than mosquitto and
+//! makes the figures a measure of the broker as much as of the clients.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use cpu_time::ProcessTime;
+use mqtt_tokio::{Client, QoS, Version};
+
+const PAYLOAD: usize = 64;
+const WINDOW: u16 = 20;
+
+fn payload(n: u32) -> Vec<u8> {
+    let mut p = vec![0u8; PAYLOAD];
+    p[..4].copy_from_slice(&n.to_be_bytes());
+    p
+}
+
+fn sequence(payload: &[u8]) -> u32 {
+    u32::from_be_bytes(payload[..4].try_into().expect("a sequence number"))
+}
+
+/// What one run measured.
+struct Run {
+    messages: u32,
+    received: u32,
+    elapsed: Duration,
+    cpu: Duration,
+}
+
+impl Run {
+    fn report(&self, client: &str, qos: QoS) {
+        let rate = f64::from(self.received) / self.elapsed.as_secs_f64();
+        let cpu_us = self.cpu.as_secs_f64() * 1e6 / f64::from(self.messages);
+        println!(
+            "{client:<8} {qos:<12?} {:>7} msgs  {:>9.0} msg/s  {:>6.2} us CPU/msg  lost {}",
+            self.messages,
+            rate,
+            cpu_us,
+            self.messages - self.received
+        );
+    }
+}
+
+async fn ours(qos: QoS, messages: u32) -> Run {
+    let broker = support::broker();
+    let topic = support::topic("bench");
+    let mut options = broker.options(Version::V311, &support::client_id("bench-sub"));
+    options.stream_capacity = 4096;
+    let subscriber = Client::spawn(options).await.expect("subscriber connects");
+    let mut stream = subscriber
+        .subscription(&topic, qos)
+        .await
+        .expect("subscribe");
+    let mut options = broker.options(Version::V311, &support::client_id("bench-pub"));
+    options.session.max_queued = messages as usize;
+    let publisher = Client::spawn(options).await.expect("publisher connects");
+
+    let (start, cpu) = (Instant::now(), ProcessTime::now());
+    let receiver = tokio::spawn(async move {
+        let mut seen = vec![false; messages as usize];
+        let mut received = 0;
+        while received < messages {
+            match tokio::time::timeout(Duration::from_secs(5), stream.recv()).await {
+                Ok(Some(m)) => {
+                    let n = sequence(&m.payload) as usize;
+                    if !std::mem::replace(&mut seen[n], true) {
+                        received += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        received
+    });
+    let mut pending = Vec::with_capacity(messages as usize);
+    for n in 0..messages {
+        pending.push(
+            publisher
+                .start_publish(&topic, payload(n), qos, false)
+                .await
+                .expect("accepted"),
+        );
+    }
+    for p in pending {
+        p.await.expect("acknowledged");
+    }
+    let received = receiver.await.expect("receiver");
+    let run = Run {
+        messages,
+        received,
+        elapsed: start.elapsed(),
+        cpu: cpu.elapsed(),
+    };
+    publisher.disconnect().await.ok();
+    subscriber.disconnect().await.ok();
+    run
+}
+
+fn rumqttc_options(id: &str) -> rumqttc::MqttOptions {
+    let address = support::broker().tcp(Version::V311);
+    let mut options = rumqttc::MqttOptions::new(id, address.ip().to_string(), address.port());
+    options.set_keep_alive(Duration::from_secs(60));
+    options.set_inflight(WINDOW);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    options
+}
+
+fn rumqttc_qos(qos: QoS) -> rumqttc::QoS {
+    match qos {
+        QoS::AtMostOnce => rumqttc::QoS::AtMostOnce,
+        QoS::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
+        _ => rumqttc::QoS::ExactlyOnce,
+    }
+}
+
+async fn rumqttc_run(qos: QoS, messages: u32) -> Run {
+    use rumqttc::{AsyncClient, Event, Packet};
+    let topic = support::topic("bench-rumqttc");
+    let (subscriber, mut sub_loop) =
+        AsyncClient::new(rumqttc_options(&support::client_id("rumqttc-sub")), 4096);
+    subscriber
+        .subscribe(&topic, rumqttc_qos(qos))
+        .await
+        .expect("subscribe");
+    // Until SUBACK, then count publishes.
+    loop {
+        if let Event::Incoming(Packet::SubAck(_)) = sub_loop.poll().await.expect("subscriber") {
+            break;
+        }
+    }
+    let (publisher, mut pub_loop) =
+        AsyncClient::new(rumqttc_options(&support::client_id("rumqttc-pub")), 4096);
+
+    let (start, cpu) = (Instant::now(), ProcessTime::now());
+    let receiver = tokio::spawn(async move {
+        let mut seen = vec![false; messages as usize];
+        let mut received = 0;
+        while received < messages {
+            match tokio::time::timeout(Duration::from_secs(5), sub_loop.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
+                    let n = sequence(&p.payload) as usize;
+                    if !std::mem::replace(&mut seen[n], true) {
+                        received += 1;
+                    }
+                }
+                Ok(Ok(_)) => {}
+                _ => break,
+            }
+        }
+        received
+    });
+    // The publisher's event loop completes its QoS flows; count the final acknowledgements.
+    let acks = tokio::spawn(async move {
+        let mut done = 0;
+        let final_ack = |packet: &Packet| match qos {
+            QoS::AtMostOnce => false,
+            QoS::AtLeastOnce => matches!(packet, Packet::PubAck(_)),
+            _ => matches!(packet, Packet::PubComp(_)),
+        };
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), pub_loop.poll()).await {
+                Ok(Ok(Event::Incoming(p))) if final_ack(&p) => {
+                    done += 1;
+                    if done == messages {
+                        break;
+                    }
+                }
+                Ok(Ok(Event::Outgoing(rumqttc::Outgoing::Publish(_))))
+                    if qos == QoS::AtMostOnce =>
+                {
+                    done += 1;
+                    if done == messages {
+                        break;
+                    }
+                }
+                Ok(Ok(_)) => {}
+                _ => break,
+            }
+        }
+        pub_loop
+    });
+    for n in 0..messages {
+        publisher
+            .publish(&topic, rumqttc_qos(qos), false, payload(n))
+            .await
+            .expect("queued");
+    }
+    let received = receiver.await.expect("receiver");
+    let _pub_loop = acks.await.expect("publisher loop");
+    Run {
+        messages,
+        received,
+        elapsed: start.elapsed(),
+        cpu: cpu.elapsed(),
+    }
+}
+
+/// QoS 1 round trips one at a time: publish and wait for PUBACK.
+async fn latency_ours(samples: usize) -> Vec<Duration> {
+    let broker = support::broker();
+    let client = Client::spawn(broker.options(Version::V311, &support::client_id("bench-rtt")))
+        .await
+        .expect("connects");
+    let topic = support::topic("rtt");
+    let mut times = Vec::with_capacity(samples);
+    for n in 0..samples {
+        let start = Instant::now();
+        client
+            .publish(&topic, payload(n as u32), QoS::AtLeastOnce, false)
+            .await
+            .expect("acknowledged");
+        times.push(start.elapsed());
+    }
+    client.disconnect().await.ok();
+    times
+}
+
+async fn latency_rumqttc(samples: usize) -> Vec<Duration> {
+    use rumqttc::{AsyncClient, Event, Packet};
+    let (client, mut eventloop) =
+        AsyncClient::new(rumqttc_options(&support::client_id("rumqttc-rtt")), 16);
+    let topic = support::topic("rtt-rumqttc");
+    loop {
+        if let Event::Incoming(Packet::ConnAck(_)) = eventloop.poll().await.expect("connects") {
+            break;
+        }
+    }
+    let mut times = Vec::with_capacity(samples);
+    for n in 0..samples {
+        let start = Instant::now();
+        client
+            .publish(&topic, rumqttc::QoS::AtLeastOnce, false, payload(n as u32))
+            .await
+            .expect("queued");
+        loop {
+            if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.expect("running") {
+                break;
+            }
+        }
+        times.push(start.elapsed());
+    }
+    times
+}
+
+fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+    (at(0.5), at(0.99))
+}
+
+/// Resident memory in KiB, from `/proc/self/statm`.
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+/// Runs in a child process so that allocator state from other runs doesn't blur it: RSS
+/// of an idle connected client on a current-thread runtime.
+fn idle_rss(which: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        // Start the embedded broker (if any) before measuring.
+        let _ = support::broker();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let before = rss_kib();
+        let keep: Box<dyn std::any::Any> = match which {
+            "ours" => Box::new(
+                Client::spawn(
+                    support::broker().options(Version::V311, &support::client_id("idle")),
+                )
+                .await
+                .expect("connects"),
+            ),
+            _ => {
+                let (client, mut eventloop) =
+                    rumqttc::AsyncClient::new(rumqttc_options(&support::client_id("idle-r")), 16);
+                tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+                Box::new(client)
+            }
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        println!("{}", rss_kib().saturating_sub(before));
+        drop(keep);
+    });
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--idle-rss") {
+        return idle_rss(args.get(i + 1).map_or("ours", String::as_str));
+    }
+    if args.iter().any(|a| a == "--bench") && std::env::var("MQTT_TEST_TCP").is_err() {
+        eprintln!("MQTT_TEST_TCP is not set: measuring through the embedded broker");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        println!("end to end, MQTT 3.1.1, {PAYLOAD} B payloads, in-flight window {WINDOW}");
+        for (qos, count) in [
+            (QoS::AtMostOnce, 100_000),
+            (QoS::AtLeastOnce, 20_000),
+            (QoS::ExactlyOnce, 20_000),
+        ] {
+            ours(qos, count).await.report("ours", qos);
+            rumqttc_run(qos, count).await.report("rumqttc", qos);
+        }
+        for (name, times) in [
+            ("ours", latency_ours(2_000).await),
+            ("rumqttc", latency_rumqttc(2_000).await),
+        ] {
+            let (p50, p99) = percentiles(times);
+            println!("{name:<8} QoS 1 round trip: p50 {p50:?}  p99 {p99:?}");
+        }
+    });
+    let exe = std::env::current_exe().expect("own path");
+    for which in ["ours", "rumqttc"] {
+        let output = std::process::Command::new(&exe)
+            .args(["--idle-rss", which])
+            .output()
+            .expect("child run");
+        let kib = String::from_utf8_lossy(&output.stdout);
+        println!("{which:<8} idle connected client: +{} KiB RSS", kib.trim());
+    }
+}

@@ -1,0 +1,78 @@
+//! The seed's example (the Zerynth `mqtt.Client` documentation) written with mqtt-tokio:
+//! retry the connection, subscribe to `cool/channel`, a conditional callback for messages on
+//! topic `cool`, and a generic callback for everything else.
+//!
+//! ```sh
+//! cargo run -p mqtt-tokio --example seed [mqtt://host:port]
+//! ```
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+
+use mqtt_tokio::{Client, Command, Options, QoS, Received, Version};
+
+/// The seed's `is_cool`: true for messages on topic "cool". Checks that the data carries a
+/// message, since QoS 2 PUBLISH packets may not (the message can come with PUBREL).
+fn is_cool(data: &Received) -> bool {
+    data.message.as_ref().is_some_and(|m| m.topic == "cool")
+}
+
+fn print_cool_stuff(_client: &Client, data: &Received) {
+    if let Some(message) = &data.message {
+        println!("cool:  {}", String::from_utf8_lossy(&message.payload));
+    }
+}
+
+fn print_generic_stuff(_client: &Client, data: &Received) {
+    if let Some(message) = &data.message {
+        println!("not cool: {}", String::from_utf8_lossy(&message.payload));
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let options = match std::env::args().nth(1) {
+        Some(url) => Options::from_url(&url, "myId")?,
+        None => support::broker().options(Version::V311, "myId"),
+    };
+
+    // for retry in range(10): try: connect ... except: print("connecting...")
+    let mut client = None;
+    for _ in 0..10 {
+        match Client::spawn(options.clone()).await {
+            Ok(c) => {
+                client = Some(c);
+                break;
+            }
+            Err(e) => {
+                println!("connecting... ({e})");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+    let client = client.ok_or("could not connect")?;
+
+    client
+        .on_if(Command::Publish, print_cool_stuff, is_cool, 0)
+        .await?;
+    client.on(Command::Publish, print_generic_stuff).await?;
+    client
+        .subscribe(&[
+            ("cool/channel", QoS::AtLeastOnce),
+            ("cool", QoS::AtLeastOnce),
+        ])
+        .await?;
+
+    // "do something else": publish to both topics so both callbacks run.
+    client
+        .publish("cool", "ice", QoS::AtLeastOnce, false)
+        .await?;
+    client
+        .publish("cool/channel", "lukewarm", QoS::AtLeastOnce, false)
+        .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    client.disconnect().await?;
+    Ok(())
+}
