@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mio::{Events, Poll, Token, Waker};
-use mqtt_session::{ConnectionState, DisconnectReason, Event, Router};
+use mqtt_session::{ConnectionState, DisconnectReason, Event, Instant, Reconnect, Router};
 use tracing::{debug, info, warn};
 
 use crate::client::{Client, Endpoint, Inner, Registration, Shared};
@@ -28,9 +28,6 @@ const READ_LIMIT: usize = 256 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 /// Events taken from the session per lock.
 const BATCH: usize = 256;
-/// How long a connection must last for the reconnection backoff to start again from its
-/// initial wait.
-const STABLE: Duration = Duration::from_secs(10);
 
 /// When [`Driver::run`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,9 +61,10 @@ pub(crate) struct Driver {
     senders: Vec<mpsc::Sender<Message>>,
     /// When to try to reconnect, while the connection is down.
     retry_at: Option<std::time::Instant>,
-    /// Failed or short-lived connections in a row: the backoff grows with it.
-    attempt: u32,
-    connected_at: Option<std::time::Instant>,
+    /// Reconnection attempts and their backoff, from the first accepted connection on.
+    reconnect: Option<Reconnect>,
+    /// The origin of the times given to `reconnect`.
+    epoch: std::time::Instant,
     /// Messages and packets for callbacks that arrived while no loop ran (`Until::Connected`).
     held: VecDeque<Event>,
     last_reason: Option<DisconnectReason>,
@@ -92,8 +90,8 @@ impl Driver {
             router: Router::new(),
             senders: Vec::new(),
             retry_at: None,
-            attempt: 0,
-            connected_at: None,
+            reconnect: None,
+            epoch: std::time::Instant::now(),
             held: VecDeque::new(),
             last_reason: None,
             last_error: None,
@@ -271,8 +269,10 @@ impl Driver {
                     session_present = connected.session_present,
                     "MQTT connected"
                 );
-                self.attempt = 0;
-                self.connected_at = Some(std::time::Instant::now());
+                let now = self.since_epoch();
+                if let Some(reconnect) = self.reconnect_state() {
+                    reconnect.connected(now);
+                }
                 let hook = self
                     .endpoint
                     .as_ref()
@@ -350,7 +350,10 @@ impl Driver {
                         Some(at) if at <= std::time::Instant::now() => {
                             self.retry_at = None;
                             self.before_reconnect(client);
-                            info!(attempt = self.attempt, "MQTT reconnecting");
+                            info!(
+                                attempt = self.reconnect.as_ref().map_or(0, Reconnect::attempt),
+                                "MQTT reconnecting"
+                            );
                             if let Err(e) = self.open(client) {
                                 warn!(error = %e, "MQTT reconnection failed");
                                 self.last_error = Some(e);
@@ -370,28 +373,36 @@ impl Driver {
 
     /// Sets when to reconnect; `false` when automatic reconnection is off.
     fn schedule_retry(&mut self) -> bool {
-        let Some(backoff) = self.endpoint.as_ref().and_then(|e| e.options.reconnect) else {
+        let now = self.since_epoch();
+        let Some(reconnect) = self.reconnect_state() else {
             return false;
         };
-        // A connection that stayed up resets the backoff; one the broker drops at once counts
-        // as a failed attempt.
-        let stable = self
-            .connected_at
-            .take()
-            .is_some_and(|at| at.elapsed() >= backoff.max.min(STABLE));
-        self.attempt = if stable {
-            0
-        } else {
-            self.attempt.saturating_add(1)
-        };
-        let delay = backoff.delay(self.attempt.saturating_sub(1));
+        let delay = reconnect.next_delay(now, fastrand::f64());
         debug!(
             ?delay,
-            attempt = self.attempt,
+            attempt = reconnect.attempt(),
             "waiting before reconnecting"
         );
         self.retry_at = Some(std::time::Instant::now() + delay);
         true
+    }
+
+    /// The reconnection counter for the current options' backoff; `None` when reconnection
+    /// is off.
+    fn reconnect_state(&mut self) -> Option<&mut Reconnect> {
+        let backoff = self.endpoint.as_ref().and_then(|e| e.options.reconnect)?;
+        if self
+            .reconnect
+            .as_ref()
+            .is_none_or(|r| *r.backoff() != backoff)
+        {
+            self.reconnect = Some(Reconnect::new(backoff));
+        }
+        self.reconnect.as_mut()
+    }
+
+    fn since_epoch(&self) -> Instant {
+        Instant::from_millis(self.epoch.elapsed().as_millis() as u64)
     }
 
     fn before_reconnect(&mut self, client: &Client) {

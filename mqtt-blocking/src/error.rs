@@ -54,11 +54,7 @@ impl Error {
             Error::Refused(connack) => Some(connack.reason_code),
             Error::PublishFailed(FailReason::Rejected { reason_code, .. })
             | Error::RequestFailed(FailReason::Rejected { reason_code, .. }) => Some(*reason_code),
-            Error::Disconnected(reason) => match &**reason {
-                DisconnectReason::ByServer(d) => Some(d.reason_code),
-                DisconnectReason::Refused(c) => Some(c.reason_code),
-                _ => None,
-            },
+            Error::Disconnected(reason) => reason.reason_code(),
             _ => None,
         }
     }
@@ -75,23 +71,11 @@ impl fmt::Display for Error {
                 "the broker refused the connection: {} (0x{:02x})",
                 c.reason_code, c.reason_code.0
             ),
-            Error::Disconnected(r) => match &**r {
-                DisconnectReason::ClosedBeforeConnAck => f.write_str(
-                    "the broker closed the connection before accepting it \
-                     (it may have refused the credentials or the client identifier)",
-                ),
-                DisconnectReason::ByServer(d) => {
-                    write!(f, "the broker disconnected: {}", d.reason_code)
-                }
-                DisconnectReason::KeepAliveTimeout => {
-                    f.write_str("the broker stopped answering (keep alive timeout)")
-                }
-                other => write!(f, "disconnected: {other:?}"),
-            },
+            Error::Disconnected(r) => write!(f, "disconnected: {r}"),
             Error::InvalidTopic(e) => write!(f, "invalid topic: {e}"),
             Error::Usage(e) => write!(f, "{e}"),
-            Error::PublishFailed(r) => write!(f, "publish failed: {r:?}"),
-            Error::RequestFailed(r) => write!(f, "request failed: {r:?}"),
+            Error::PublishFailed(r) => write!(f, "publish failed: {r}"),
+            Error::RequestFailed(r) => write!(f, "request failed: {r}"),
             Error::Timeout => f.write_str("timed out"),
             Error::NotConnected => f.write_str("not connected: call connect() first"),
             Error::LoopRunning => f.write_str("a loop is already running"),

@@ -48,8 +48,9 @@ pub use client::{Client, OnMessage};
 pub use error::Error;
 pub use message::Message;
 pub use mqtt_proto::{self as proto, QoS, ReasonCode};
+pub use mqtt_session::Backoff;
 pub use mqtt_session::{
     self as session, Command, Config, PublishId, Qos2Delivery, Received, RequestId, Version,
 };
-pub use options::{Backoff, ConnectOptions, Hook, PublishOptions, SocketKeepalive};
+pub use options::{ConnectOptions, Hook, PublishOptions, SocketKeepalive};
 pub use rustls;

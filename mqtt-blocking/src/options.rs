@@ -2,11 +2,11 @@
 //! publishes.
 
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use mqtt_proto::{PublishProperties, QoS};
+use mqtt_session::Backoff;
 use rustls::ClientConfig;
 
 use crate::client::Client;
@@ -24,50 +24,6 @@ pub struct SocketKeepalive {
     pub idle: Duration,
     /// Time between probes.
     pub interval: Duration,
-}
-
-/// Exponential backoff with jitter between automatic reconnection attempts.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Backoff {
-    /// The wait before the first attempt after a connection is lost.
-    pub initial: Duration,
-    /// The longest wait.
-    pub max: Duration,
-    /// How much the wait grows after each failed attempt.
-    pub multiplier: f64,
-    /// Randomize each wait between half and all of its value, so that many clients that lost
-    /// the same broker don't come back at once.
-    pub jitter: bool,
-}
-
-impl Default for Backoff {
-    /// 100 ms doubling up to 30 s, with jitter.
-    fn default() -> Self {
-        Backoff {
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(30),
-            multiplier: 2.0,
-            jitter: true,
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait before attempt `attempt` (0 for the first).
-    pub(crate) fn delay(&self, attempt: u32) -> Duration {
-        let factor = self.multiplier.max(1.0).powi(attempt.min(64) as i32);
-        let capped = (self.initial.as_secs_f64() * factor).min(self.max.as_secs_f64());
-        let secs = if self.jitter {
-            // std's hasher keys are random per process and per call: enough for jitter.
-            let random = std::collections::hash_map::RandomState::new()
-                .build_hasher()
-                .finish();
-            capped * (0.5 + (random >> 11) as f64 / (1u64 << 53) as f64 * 0.5)
-        } else {
-            capped
-        };
-        Duration::from_secs_f64(secs)
-    }
 }
 
 /// The seed's `connect` arguments after `host` and `keepalive`, and the transport settings.
@@ -236,31 +192,6 @@ impl PublishOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_to_its_cap_with_jitter_between_half_and_all() {
-        let backoff = Backoff {
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(1),
-            multiplier: 2.0,
-            jitter: true,
-        };
-        for (attempt, full) in [(0, 100), (1, 200), (3, 800), (4, 1000), (40, 1000)] {
-            for _ in 0..50 {
-                let delay = backoff.delay(attempt).as_secs_f64() * 1000.0;
-                let full = full as f64;
-                assert!(
-                    delay >= full / 2.0 - 1.0 && delay <= full + 1.0,
-                    "attempt {attempt}: {delay} ms"
-                );
-            }
-        }
-        let exact = Backoff {
-            jitter: false,
-            ..backoff
-        };
-        assert_eq!(exact.delay(2), Duration::from_millis(400));
-    }
 
     #[test]
     fn defaults_are_the_seeds() {

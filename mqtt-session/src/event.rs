@@ -288,3 +288,71 @@ pub enum ProtocolError {
     /// Another rule of the standard, named.
     Other(&'static str),
 }
+
+impl DisconnectReason {
+    /// The reason code behind the end of the connection, when there is one: the server's
+    /// CONNACK or DISCONNECT, or the one the session sent for a protocol error.
+    pub fn reason_code(&self) -> Option<ReasonCode> {
+        match self {
+            DisconnectReason::Refused(connack) => Some(connack.reason_code),
+            DisconnectReason::ByServer(disconnect) => Some(disconnect.reason_code),
+            DisconnectReason::ProtocolError { reason_code, .. } => Some(*reason_code),
+            _ => None,
+        }
+    }
+}
+
+impl core::fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            DisconnectReason::Requested => f.write_str("the client disconnected"),
+            DisconnectReason::Refused(connack) => {
+                write!(
+                    f,
+                    "the server refused the connection: {}",
+                    connack.reason_code
+                )
+            }
+            DisconnectReason::ByServer(disconnect) => {
+                write!(f, "the server disconnected: {}", disconnect.reason_code)?;
+                if let Some(reference) = &disconnect.properties.server_reference {
+                    write!(f, " (use {reference})")?;
+                }
+                Ok(())
+            }
+            DisconnectReason::TransportClosed => f.write_str("the connection closed"),
+            DisconnectReason::ClosedBeforeConnAck => f.write_str(
+                "the server closed the connection before accepting it \
+                 (it may have refused the credentials or the client identifier)",
+            ),
+            DisconnectReason::ConnectTimeout => {
+                f.write_str("no CONNACK within the connect timeout")
+            }
+            DisconnectReason::KeepAliveTimeout => {
+                f.write_str("the server stopped answering (keep alive timeout)")
+            }
+            DisconnectReason::ProtocolError { reason_code, error } => {
+                write!(
+                    f,
+                    "the server broke the protocol ({reason_code}): {error:?}"
+                )
+            }
+        }
+    }
+}
+
+impl core::fmt::Display for FailReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FailReason::Rejected { reason_code, .. } => {
+                write!(f, "refused by the server: {reason_code}")
+            }
+            FailReason::SessionLost => f.write_str("the server lost the session"),
+            FailReason::Expired => f.write_str("its message expiry interval ran out"),
+            FailReason::PacketTooLarge => {
+                f.write_str("larger than the server's maximum packet size")
+            }
+            FailReason::NotSupported => f.write_str("its QoS or retain flag is not supported"),
+        }
+    }
+}

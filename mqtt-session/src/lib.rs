@@ -43,6 +43,7 @@ extern crate alloc;
 extern crate std;
 
 mod alias;
+mod backoff;
 mod config;
 mod error;
 mod event;
@@ -57,6 +58,7 @@ mod time;
 mod timer;
 mod transmit;
 
+pub use backoff::{Backoff, Reconnect};
 pub use config::{AckMode, Config, Qos2Delivery, SessionLostPolicy};
 pub use error::UsageError;
 pub use event::{

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::{Buf, Bytes};
 use mqtt_proto::Disconnect;
 use mqtt_session::{
-    ConnectionState, DisconnectReason, Event, Instant, PublishId, Published, RequestId, Router,
-    Session, Subscribed, Unsubscribed,
+    ConnectionState, DisconnectReason, Event, Instant, PublishId, Published, Reconnect, RequestId,
+    Router, Session, Subscribed, Unsubscribed,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
@@ -21,10 +21,6 @@ use crate::transport::{self, Io};
 
 /// The most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
-
-/// How long a connection must last for the reconnection backoff to start again from its
-/// initial wait.
-const STABLE: Duration = Duration::from_secs(10);
 
 /// The most commands handled per wake-up before the socket gets its turn.
 const MAX_BATCH: usize = 256;
@@ -60,10 +56,8 @@ pub struct Connection {
     last_reason: Option<DisconnectReason>,
     last_io_error: Option<io::Error>,
     reconnect_now: bool,
-    /// Failed or short-lived connections in a row: the backoff grows with it.
-    attempt: u32,
-    /// When the current connection was accepted.
-    connected_at: Option<tokio::time::Instant>,
+    /// Reconnection attempts and their backoff; `None` when reconnection is off.
+    reconnect: Option<Reconnect>,
 }
 
 struct Halves {
@@ -114,6 +108,7 @@ impl Connection {
     ) -> Connection {
         options.session.connect_timeout = options.connect_timeout;
         let session = Session::new(options.session.clone());
+        let reconnect = options.reconnect.map(Reconnect::new);
         Connection {
             stream_capacity: options.stream_capacity,
             client: client.commands.downgrade(),
@@ -133,8 +128,7 @@ impl Connection {
             last_reason: None,
             last_io_error: None,
             reconnect_now: false,
-            attempt: 0,
-            connected_at: None,
+            reconnect,
         }
     }
 
@@ -178,30 +172,17 @@ impl Connection {
                 info!("MQTT client disconnected");
                 return Ok(());
             }
-            let Some(backoff) = self.options.reconnect else {
+            let now = self.now();
+            let Some(reconnect) = &mut self.reconnect else {
                 let error = self.connection_error();
                 warn!(error = %error, "MQTT connection lost; reconnection is off");
                 self.fail_pending();
                 return Err(error);
             };
-            // A connection that stayed up resets the backoff; one the broker drops at once
-            // (a flapping broker, a session it can't resume) counts as a failed attempt.
-            let stable = self
-                .connected_at
-                .take()
-                .is_some_and(|at| at.elapsed() >= backoff.max.min(STABLE));
-            self.attempt = if stable {
-                0
-            } else {
-                self.attempt.saturating_add(1)
-            };
+            let delay = reconnect.next_delay(now, fastrand::f64());
+            let attempt = reconnect.attempt();
             if !self.reconnect_now {
-                let delay = backoff.delay(self.attempt.saturating_sub(1));
-                debug!(
-                    ?delay,
-                    attempt = self.attempt,
-                    "waiting before reconnecting"
-                );
+                debug!(?delay, attempt, "waiting before reconnecting");
                 self.wait(delay).await;
                 if self.closing.is_some() {
                     continue;
@@ -214,7 +195,7 @@ impl Connection {
                 hook(&client);
                 self.take_ready_commands();
             }
-            info!(address = %self.options.address(), attempt = self.attempt, "MQTT reconnecting");
+            info!(address = %self.options.address(), attempt, "MQTT reconnecting");
             if let Err(e) = self.open().await {
                 warn!(error = %e, "MQTT reconnection failed");
             }
@@ -368,7 +349,10 @@ impl Connection {
                     session_present = connected.session_present,
                     "MQTT connected"
                 );
-                self.attempt = 0;
+                let now = self.now();
+                if let Some(reconnect) = &mut self.reconnect {
+                    reconnect.connected(now);
+                }
                 if let (Some(hook), Some(client)) =
                     (self.options.after_connect.clone(), self.client())
                 {

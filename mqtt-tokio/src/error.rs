@@ -47,11 +47,7 @@ impl Error {
             Error::Refused(connack) => Some(connack.reason_code),
             Error::PublishFailed(FailReason::Rejected { reason_code, .. })
             | Error::RequestFailed(FailReason::Rejected { reason_code, .. }) => Some(*reason_code),
-            Error::Disconnected(reason) => match &**reason {
-                DisconnectReason::ByServer(d) => Some(d.reason_code),
-                DisconnectReason::Refused(c) => Some(c.reason_code),
-                _ => None,
-            },
+            Error::Disconnected(reason) => reason.reason_code(),
             _ => None,
         }
     }
@@ -68,24 +64,9 @@ impl fmt::Display for Error {
             Error::InvalidTopic(e) => write!(f, "invalid topic: {e}"),
             Error::Usage(e) => write!(f, "{e}"),
             Error::Refused(c) => write!(f, "the broker refused the connection: {}", c.reason_code),
-            Error::Disconnected(r) => match &**r {
-                DisconnectReason::ClosedBeforeConnAck => f.write_str(
-                    "the broker closed the connection before accepting it \
-                     (it may have refused the credentials or the client identifier)",
-                ),
-                DisconnectReason::ByServer(d) => {
-                    write!(f, "the broker disconnected: {}", d.reason_code)
-                }
-                DisconnectReason::KeepAliveTimeout => {
-                    f.write_str("the broker stopped answering (keep alive timeout)")
-                }
-                DisconnectReason::ProtocolError { reason_code, error } => {
-                    write!(f, "protocol error ({reason_code}): {error:?}")
-                }
-                other => write!(f, "disconnected: {other:?}"),
-            },
-            Error::PublishFailed(r) => write!(f, "publish failed: {r:?}"),
-            Error::RequestFailed(r) => write!(f, "request failed: {r:?}"),
+            Error::Disconnected(r) => write!(f, "disconnected: {r}"),
+            Error::PublishFailed(r) => write!(f, "publish failed: {r}"),
+            Error::RequestFailed(r) => write!(f, "request failed: {r}"),
             Error::Closed => f.write_str("the client's connection task has stopped"),
         }
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mqtt_proto::{ByteString, QoS, TopicName, Will};
-use mqtt_session::{Config, Version};
+use mqtt_session::{Backoff, Config, Version};
 
 use crate::client::Client;
 use crate::error::Error;
@@ -51,47 +51,6 @@ pub struct SocketKeepalive {
     pub idle: Duration,
     /// Time between probes.
     pub interval: Duration,
-}
-
-/// Exponential backoff with jitter between reconnection attempts.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Backoff {
-    /// The wait before the first attempt after a connection is lost.
-    pub initial: Duration,
-    /// The longest wait.
-    pub max: Duration,
-    /// How much the wait grows after each failed attempt.
-    pub multiplier: f64,
-    /// Randomize each wait between half and all of its value, so that many clients that lost
-    /// the same broker don't come back at once.
-    pub jitter: bool,
-}
-
-impl Default for Backoff {
-    /// 100 ms doubling up to 30 s, with jitter.
-    fn default() -> Self {
-        Backoff {
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(30),
-            multiplier: 2.0,
-            jitter: true,
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait before attempt `attempt` (0 for the first).
-    pub(crate) fn delay(&self, attempt: u32) -> Duration {
-        let factor = self.multiplier.max(1.0).powi(attempt.min(64) as i32);
-        let base = self.initial.as_secs_f64() * factor;
-        let capped = base.min(self.max.as_secs_f64());
-        let secs = if self.jitter {
-            capped * (0.5 + fastrand::f64() * 0.5)
-        } else {
-            capped
-        };
-        Duration::from_secs_f64(secs)
-    }
 }
 
 /// A hook the client runs with itself: the seed's `breconnect_cb` and `aconnect_cb`.
