@@ -11,66 +11,30 @@
 //! Without `MQTT_TEST_TCP` it uses the embedded test broker, in this process, whose CPU time
 //! then counts as the clients'.
 
+#[path = "../../mqtt-tokio/benches/common/mod.rs"]
+mod common;
 #[path = "../../mqtt-tokio/tests/support/mod.rs"]
 mod support;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::{Run, Tally, WINDOW, payload, report_idle_rss, report_latency, rss_kib, rumqttc_qos};
 use cpu_time::ProcessTime;
 use mqtt_blocking::{Client, Config, ConnectOptions, QoS, Version};
 
-const PAYLOAD: usize = 64;
-const WINDOW: u16 = 20;
 const WAIT: Duration = Duration::from_secs(10);
-
-fn payload(n: u32) -> Vec<u8> {
-    let mut p = vec![0u8; PAYLOAD];
-    p[..4].copy_from_slice(&n.to_be_bytes());
-    p
-}
-
-fn sequence(payload: &[u8]) -> usize {
-    u32::from_be_bytes(payload[..4].try_into().expect("a sequence number")) as usize
-}
-
-/// What one run measured.
-struct Run {
-    messages: u32,
-    received: u32,
-    elapsed: Duration,
-    cpu: Duration,
-}
-
-impl Run {
-    fn report(&self, client: &str, qos: QoS) {
-        let rate = f64::from(self.received) / self.elapsed.as_secs_f64();
-        let cpu_us = self.cpu.as_secs_f64() * 1e6 / f64::from(self.messages);
-        println!(
-            "{client:<8} {qos:<12?} {:>7} msgs  {:>9.0} msg/s  {:>6.2} us CPU/msg  lost {}",
-            self.messages,
-            rate,
-            cpu_us,
-            self.messages - self.received
-        );
-    }
-}
 
 /// Counts distinct sequence numbers until all `messages` arrived or nothing came for a while.
 fn count(receive: impl Fn() -> Option<Vec<u8>>, messages: u32) -> u32 {
-    let mut seen = vec![false; messages as usize];
-    let mut received = 0;
-    while received < messages {
+    let mut tally = Tally::new(messages);
+    while !tally.complete() {
         match receive() {
-            Some(payload) => {
-                if !std::mem::replace(&mut seen[sequence(&payload)], true) {
-                    received += 1;
-                }
-            }
+            Some(payload) => tally.record(&payload),
             None => break,
         }
     }
-    received
+    tally.received
 }
 
 fn ours_client(id: &str, max_queued: usize) -> Client {
@@ -127,19 +91,7 @@ fn ours(qos: QoS, messages: u32) -> Run {
 }
 
 fn rumqttc_options(id: &str) -> rumqttc::MqttOptions {
-    let address = support::broker().tcp(Version::V311);
-    let mut options = rumqttc::MqttOptions::new(id, address.ip().to_string(), address.port());
-    options.set_keep_alive(Duration::from_secs(60));
-    options.set_inflight(WINDOW);
-    options
-}
-
-fn rumqttc_qos(qos: QoS) -> rumqttc::QoS {
-    match qos {
-        QoS::AtMostOnce => rumqttc::QoS::AtMostOnce,
-        QoS::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
-        _ => rumqttc::QoS::ExactlyOnce,
-    }
+    common::rumqttc_options(id, support::broker().tcp(Version::V311))
 }
 
 fn rumqttc_run(qos: QoS, messages: u32) -> Run {
@@ -253,23 +205,6 @@ fn latency_rumqttc(samples: usize) -> Vec<Duration> {
         .collect()
 }
 
-fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
-    (at(0.5), at(0.99))
-}
-
-/// Resident memory in KiB, from `/proc/self/statm`.
-fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4
-}
-
 /// Runs in a child process: RSS added by one idle connected client with its loop running.
 fn idle_rss(which: &str) {
     let _ = support::broker();
@@ -290,14 +225,16 @@ fn idle_rss(which: &str) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--idle-rss") {
-        return idle_rss(args.get(i + 1).map_or("ours", String::as_str));
+    if let Some(which) = common::idle_rss_argument() {
+        return idle_rss(&which);
     }
     if std::env::var("MQTT_TEST_TCP").is_err() {
         eprintln!("MQTT_TEST_TCP is not set: measuring through the embedded broker");
     }
-    println!("end to end, MQTT 3.1.1, {PAYLOAD} B payloads, in-flight window {WINDOW}");
+    println!(
+        "end to end, MQTT 3.1.1, {} B payloads, in-flight window {WINDOW}",
+        common::PAYLOAD
+    );
     for (qos, count) in [
         (QoS::AtMostOnce, 100_000),
         (QoS::AtLeastOnce, 20_000),
@@ -306,20 +243,7 @@ fn main() {
         ours(qos, count).report("ours", qos);
         rumqttc_run(qos, count).report("rumqttc", qos);
     }
-    for (name, times) in [
-        ("ours", latency_ours(2_000)),
-        ("rumqttc", latency_rumqttc(2_000)),
-    ] {
-        let (p50, p99) = percentiles(times);
-        println!("{name:<8} QoS 1 round trip: p50 {p50:?}  p99 {p99:?}");
-    }
-    let exe = std::env::current_exe().expect("own path");
-    for which in ["ours", "rumqttc"] {
-        let output = std::process::Command::new(&exe)
-            .args(["--idle-rss", which])
-            .output()
-            .expect("child run");
-        let kib = String::from_utf8_lossy(&output.stdout);
-        println!("{which:<8} idle connected client: +{} KiB RSS", kib.trim());
-    }
+    report_latency("ours", latency_ours(2_000));
+    report_latency("rumqttc", latency_rumqttc(2_000));
+    report_idle_rss();
 }

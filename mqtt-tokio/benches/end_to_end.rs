@@ -10,48 +10,15 @@
 //! Without `MQTT_TEST_TCP` it uses the embedded test broker, which is slower than mosquitto and
 //! makes the figures a measure of the broker as much as of the clients.
 
+mod common;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};
 
+use common::{Run, Tally, WINDOW, payload, report_idle_rss, report_latency, rss_kib, rumqttc_qos};
 use cpu_time::ProcessTime;
 use mqtt_tokio::{Client, QoS, Version};
-
-const PAYLOAD: usize = 64;
-const WINDOW: u16 = 20;
-
-fn payload(n: u32) -> Vec<u8> {
-    let mut p = vec![0u8; PAYLOAD];
-    p[..4].copy_from_slice(&n.to_be_bytes());
-    p
-}
-
-fn sequence(payload: &[u8]) -> u32 {
-    u32::from_be_bytes(payload[..4].try_into().expect("a sequence number"))
-}
-
-/// What one run measured.
-struct Run {
-    messages: u32,
-    received: u32,
-    elapsed: Duration,
-    cpu: Duration,
-}
-
-impl Run {
-    fn report(&self, client: &str, qos: QoS) {
-        let rate = f64::from(self.received) / self.elapsed.as_secs_f64();
-        let cpu_us = self.cpu.as_secs_f64() * 1e6 / f64::from(self.messages);
-        println!(
-            "{client:<8} {qos:<12?} {:>7} msgs  {:>9.0} msg/s  {:>6.2} us CPU/msg  lost {}",
-            self.messages,
-            rate,
-            cpu_us,
-            self.messages - self.received
-        );
-    }
-}
 
 async fn ours(qos: QoS, messages: u32) -> Run {
     let broker = support::broker();
@@ -69,20 +36,14 @@ async fn ours(qos: QoS, messages: u32) -> Run {
 
     let (start, cpu) = (Instant::now(), ProcessTime::now());
     let receiver = tokio::spawn(async move {
-        let mut seen = vec![false; messages as usize];
-        let mut received = 0;
-        while received < messages {
+        let mut tally = Tally::new(messages);
+        while !tally.complete() {
             match tokio::time::timeout(Duration::from_secs(5), stream.recv()).await {
-                Ok(Some(m)) => {
-                    let n = sequence(&m.payload) as usize;
-                    if !std::mem::replace(&mut seen[n], true) {
-                        received += 1;
-                    }
-                }
+                Ok(Some(m)) => tally.record(&m.payload),
                 _ => break,
             }
         }
-        received
+        tally.received
     });
     let mut pending = Vec::with_capacity(messages as usize);
     for n in 0..messages {
@@ -109,20 +70,7 @@ async fn ours(qos: QoS, messages: u32) -> Run {
 }
 
 fn rumqttc_options(id: &str) -> rumqttc::MqttOptions {
-    let address = support::broker().tcp(Version::V311);
-    let mut options = rumqttc::MqttOptions::new(id, address.ip().to_string(), address.port());
-    options.set_keep_alive(Duration::from_secs(60));
-    options.set_inflight(WINDOW);
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    options
-}
-
-fn rumqttc_qos(qos: QoS) -> rumqttc::QoS {
-    match qos {
-        QoS::AtMostOnce => rumqttc::QoS::AtMostOnce,
-        QoS::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
-        _ => rumqttc::QoS::ExactlyOnce,
-    }
+    common::rumqttc_options(id, support::broker().tcp(Version::V311))
 }
 
 async fn rumqttc_run(qos: QoS, messages: u32) -> Run {
@@ -145,21 +93,15 @@ async fn rumqttc_run(qos: QoS, messages: u32) -> Run {
 
     let (start, cpu) = (Instant::now(), ProcessTime::now());
     let receiver = tokio::spawn(async move {
-        let mut seen = vec![false; messages as usize];
-        let mut received = 0;
-        while received < messages {
+        let mut tally = Tally::new(messages);
+        while !tally.complete() {
             match tokio::time::timeout(Duration::from_secs(5), sub_loop.poll()).await {
-                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => {
-                    let n = sequence(&p.payload) as usize;
-                    if !std::mem::replace(&mut seen[n], true) {
-                        received += 1;
-                    }
-                }
+                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => tally.record(&p.payload),
                 Ok(Ok(_)) => {}
                 _ => break,
             }
         }
-        received
+        tally.received
     });
     // The publisher's event loop completes its QoS flows; count the final acknowledgements.
     let acks = tokio::spawn(async move {
@@ -254,23 +196,6 @@ async fn latency_rumqttc(samples: usize) -> Vec<Duration> {
     times
 }
 
-fn percentiles(mut times: Vec<Duration>) -> (Duration, Duration) {
-    times.sort();
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
-    (at(0.5), at(0.99))
-}
-
-/// Resident memory in KiB, from `/proc/self/statm`.
-fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4
-}
-
 /// Runs in a child process so that allocator state from other runs doesn't blur it: RSS
 /// of an idle connected client on a current-thread runtime.
 fn idle_rss(which: &str) {
@@ -305,11 +230,10 @@ fn idle_rss(which: &str) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some(i) = args.iter().position(|a| a == "--idle-rss") {
-        return idle_rss(args.get(i + 1).map_or("ours", String::as_str));
+    if let Some(which) = common::idle_rss_argument() {
+        return idle_rss(&which);
     }
-    if args.iter().any(|a| a == "--bench") && std::env::var("MQTT_TEST_TCP").is_err() {
+    if std::env::var("MQTT_TEST_TCP").is_err() {
         eprintln!("MQTT_TEST_TCP is not set: measuring through the embedded broker");
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -318,7 +242,10 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        println!("end to end, MQTT 3.1.1, {PAYLOAD} B payloads, in-flight window {WINDOW}");
+        println!(
+            "end to end, MQTT 3.1.1, {} B payloads, in-flight window {WINDOW}",
+            common::PAYLOAD
+        );
         for (qos, count) in [
             (QoS::AtMostOnce, 100_000),
             (QoS::AtLeastOnce, 20_000),
@@ -327,21 +254,8 @@ fn main() {
             ours(qos, count).await.report("ours", qos);
             rumqttc_run(qos, count).await.report("rumqttc", qos);
         }
-        for (name, times) in [
-            ("ours", latency_ours(2_000).await),
-            ("rumqttc", latency_rumqttc(2_000).await),
-        ] {
-            let (p50, p99) = percentiles(times);
-            println!("{name:<8} QoS 1 round trip: p50 {p50:?}  p99 {p99:?}");
-        }
+        report_latency("ours", latency_ours(2_000).await);
+        report_latency("rumqttc", latency_rumqttc(2_000).await);
     });
-    let exe = std::env::current_exe().expect("own path");
-    for which in ["ours", "rumqttc"] {
-        let output = std::process::Command::new(&exe)
-            .args(["--idle-rss", which])
-            .output()
-            .expect("child run");
-        let kib = String::from_utf8_lossy(&output.stdout);
-        println!("{which:<8} idle connected client: +{} KiB RSS", kib.trim());
-    }
+    report_idle_rss();
 }

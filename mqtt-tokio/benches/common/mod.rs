@@ -1,0 +1,132 @@
+//! What the end-to-end benchmarks of mqtt-tokio and mqtt-blocking share: the messages, the
+//! tally of what arrived, the report lines, and the rumqttc settings they compare against.
+//! mqtt-blocking includes this file with `#[path]`.
+#![allow(dead_code, unreachable_pub)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mqtt_proto::QoS;
+
+/// Payload size of every message.
+pub const PAYLOAD: usize = 64;
+/// The in-flight window, for both clients: mosquitto's limit for MQTT 3.1.1 clients.
+pub const WINDOW: u16 = 20;
+
+/// A payload carrying sequence number `n`.
+pub fn payload(n: u32) -> Vec<u8> {
+    let mut p = vec![0u8; PAYLOAD];
+    p[..4].copy_from_slice(&n.to_be_bytes());
+    p
+}
+
+/// Which sequence numbers arrived, each counted once.
+pub struct Tally {
+    seen: Vec<bool>,
+    /// Distinct messages received.
+    pub received: u32,
+}
+
+impl Tally {
+    pub fn new(messages: u32) -> Tally {
+        Tally {
+            seen: vec![false; messages as usize],
+            received: 0,
+        }
+    }
+
+    pub fn record(&mut self, payload: &[u8]) {
+        let n = u32::from_be_bytes(payload[..4].try_into().expect("a sequence number")) as usize;
+        if !std::mem::replace(&mut self.seen[n], true) {
+            self.received += 1;
+        }
+    }
+
+    pub fn complete(&self) -> bool {
+        self.received as usize == self.seen.len()
+    }
+}
+
+/// What one throughput run measured.
+pub struct Run {
+    pub messages: u32,
+    pub received: u32,
+    pub elapsed: Duration,
+    pub cpu: Duration,
+}
+
+impl Run {
+    pub fn report(&self, client: &str, qos: QoS) {
+        let rate = f64::from(self.received) / self.elapsed.as_secs_f64();
+        let cpu_us = self.cpu.as_secs_f64() * 1e6 / f64::from(self.messages);
+        println!(
+            "{client:<8} {qos:<12?} {:>7} msgs  {:>9.0} msg/s  {:>6.2} us CPU/msg  lost {}",
+            self.messages,
+            rate,
+            cpu_us,
+            self.messages - self.received
+        );
+    }
+}
+
+/// rumqttc's options for the broker at `address`, with the same window as ours.
+pub fn rumqttc_options(id: &str, address: SocketAddr) -> rumqttc::MqttOptions {
+    let mut options = rumqttc::MqttOptions::new(id, address.ip().to_string(), address.port());
+    options.set_keep_alive(Duration::from_secs(60));
+    options.set_inflight(WINDOW);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    options
+}
+
+pub fn rumqttc_qos(qos: QoS) -> rumqttc::QoS {
+    match qos {
+        QoS::AtMostOnce => rumqttc::QoS::AtMostOnce,
+        QoS::AtLeastOnce => rumqttc::QoS::AtLeastOnce,
+        _ => rumqttc::QoS::ExactlyOnce,
+    }
+}
+
+/// Prints the median and 99th percentile of round-trip times.
+pub fn report_latency(client: &str, mut times: Vec<Duration>) {
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+    println!(
+        "{client:<8} QoS 1 round trip: p50 {:?}  p99 {:?}",
+        at(0.5),
+        at(0.99)
+    );
+}
+
+/// Resident memory in KiB, from `/proc/self/statm`.
+pub fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+/// `Some(client)` when this process was started as `--idle-rss CLIENT` by
+/// [`report_idle_rss`].
+pub fn idle_rss_argument() -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--idle-rss")?;
+    Some(args.get(i + 1).cloned().unwrap_or_else(|| "ours".into()))
+}
+
+/// Runs this benchmark again as a child process per client, each measuring the memory of one
+/// idle connected client (so the allocator's state from the runs before doesn't blur it), and
+/// prints what they report.
+pub fn report_idle_rss() {
+    let exe = std::env::current_exe().expect("own path");
+    for which in ["ours", "rumqttc"] {
+        let output = std::process::Command::new(&exe)
+            .args(["--idle-rss", which])
+            .output()
+            .expect("child run");
+        let kib = String::from_utf8_lossy(&output.stdout);
+        println!("{which:<8} idle connected client: +{} KiB RSS", kib.trim());
+    }
+}
