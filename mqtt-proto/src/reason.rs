@@ -1,3 +1,5 @@
+use crate::PacketType;
+
 /// An MQTT 5.0 reason code (MQTT 5.0 §2.4).
 ///
 /// An open newtype: every byte decodes, and the named constants cover the codes the standard
@@ -129,6 +131,46 @@ impl ReasonCode {
     /// `true` for codes below 0x80, which report success.
     pub const fn is_success(self) -> bool {
         self.0 < 0x80
+    }
+
+    /// Whether MQTT 5.0 defines this code for `packet` (the reason code tables of §3: Table
+    /// 3-1 for CONNACK, 3-4 to 3-7 for the publish acknowledgements, 3-8 and 3-9 for SUBACK and
+    /// UNSUBACK, 3-10 for DISCONNECT, 3-11 for AUTH). A sender uses only these
+    /// (MQTT-3.4.2-1, MQTT-3.5.2-1, MQTT-3.6.2-1, MQTT-3.7.2-1, MQTT-3.14.2-1, MQTT-3.15.2-1);
+    /// the decoder accepts any code, so that a receiver decides what an unknown one means.
+    /// Packets without a reason code define none.
+    ///
+    /// ```
+    /// use mqtt_proto::{PacketType, ReasonCode};
+    ///
+    /// assert!(ReasonCode::NO_MATCHING_SUBSCRIBERS.is_defined_for(PacketType::PubAck));
+    /// assert!(!ReasonCode::NO_MATCHING_SUBSCRIBERS.is_defined_for(PacketType::PubRel));
+    /// ```
+    pub const fn is_defined_for(self, packet: PacketType) -> bool {
+        match packet {
+            PacketType::ConnAck => matches!(
+                self.0,
+                0x00 | 0x80..=0x8A | 0x8C | 0x90 | 0x95 | 0x97 | 0x99..=0x9D | 0x9F
+            ),
+            PacketType::PubAck | PacketType::PubRec => matches!(
+                self.0,
+                0x00 | 0x10 | 0x80 | 0x83 | 0x87 | 0x90 | 0x91 | 0x97 | 0x99
+            ),
+            PacketType::PubRel | PacketType::PubComp => matches!(self.0, 0x00 | 0x92),
+            PacketType::SubAck => matches!(
+                self.0,
+                0x00..=0x02 | 0x80 | 0x83 | 0x87 | 0x8F | 0x91 | 0x97 | 0x9E | 0xA1 | 0xA2
+            ),
+            PacketType::UnsubAck => {
+                matches!(self.0, 0x00 | 0x11 | 0x80 | 0x83 | 0x87 | 0x8F | 0x91)
+            }
+            PacketType::Disconnect => matches!(
+                self.0,
+                0x00 | 0x04 | 0x80..=0x83 | 0x87 | 0x89 | 0x8B | 0x8D..=0x90 | 0x93..=0xA2
+            ),
+            PacketType::Auth => matches!(self.0, 0x00 | 0x18 | 0x19),
+            _ => false,
+        }
     }
 
     /// The MQTT 3.1.1 CONNACK return code (§3.2.2.3) for this code, if it has one.

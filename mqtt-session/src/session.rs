@@ -7,10 +7,10 @@ use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::{
-    Auth, ConnAck, Connect, Decoder, Disconnect, Packet, PacketId, PacketType, PubAck, PubComp,
-    PubRec, PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe, SubscribeProperties, Subscription,
-    SubscriptionOptions, TopicFilter, TopicName, UnsubAck, Unsubscribe, UnsubscribeProperties,
-    Version,
+    Auth, ByteString, ConnAck, Connect, Decoder, Disconnect, EncodeError, Packet, PacketId,
+    PacketType, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe,
+    SubscribeProperties, Subscription, SubscriptionOptions, TopicFilter, TopicName, UnsubAck,
+    Unsubscribe, UnsubscribeProperties, UserProperty, Version,
 };
 
 use crate::alias::{Aliases, InboundError, Outbound};
@@ -132,6 +132,8 @@ pub struct Session<S = MemoryStore> {
     events: VecDeque<Event>,
     timers: Timers,
     ping_outstanding: bool,
+    /// The server's AUTH 0x18 awaits the application's answer (MQTT-4.12.0-3).
+    auth_challenge: bool,
     /// When the client last sent a packet: keep alive counts from here (MQTT-3.1.2-23).
     last_sent: Instant,
     server: ServerLimits,
@@ -174,6 +176,7 @@ impl<S: Store> Session<S> {
             events: VecDeque::new(),
             timers: Timers::default(),
             ping_outstanding: false,
+            auth_challenge: false,
             last_sent: Instant::ZERO,
             outgoing: Outgoing::new(),
             incoming: Incoming::default(),
@@ -372,6 +375,7 @@ impl<S: Store> Session<S> {
         self.transmit.packet(self.config.version, &connect.into())?;
         self.state = ConnectionState::Connecting;
         self.ping_outstanding = false;
+        self.auth_challenge = false;
         self.last_sent = now;
         self.timers.stop_all();
         self.timers
@@ -475,9 +479,10 @@ impl<S: Store> Session<S> {
     /// Publishes a message; returns the handle its outcome is reported under.
     ///
     /// `publish.packet_id` and `publish.dup` are the session's to set, and Topic Aliases are the
-    /// session's to choose ([`Config::outbound_topic_aliases`]). The message goes out at once
-    /// when connected and, for QoS 1 and 2, when the in-flight window has room; otherwise it
-    /// waits in the queue. Its outcome is [`Event::Published`] (QoS 0: once handed to the
+    /// session's to choose ([`Config::outbound_topic_aliases`]). Subscription Identifiers are
+    /// the server's: those of a received message published again are dropped (MQTT-3.3.4-6).
+    /// The message goes out at once when connected and, for QoS 1 and 2, when the in-flight
+    /// window has room; otherwise it waits in the queue. Its outcome is [`Event::Published`] (QoS 0: once handed to the
     /// transport) or [`Event::PublishFailed`].
     ///
     /// # Errors
@@ -489,6 +494,7 @@ impl<S: Store> Session<S> {
     pub fn publish(&mut self, now: Instant, mut publish: Publish) -> Result<PublishId, UsageError> {
         publish.packet_id = None;
         publish.dup = false;
+        publish.properties.subscription_identifiers.clear();
         if publish.properties.topic_alias.is_some() {
             return Err(UsageError::TopicAliasNotAllowed);
         }
@@ -591,7 +597,9 @@ impl<S: Store> Session<S> {
     }
 
     /// Acknowledges an inbound message in [`AckMode::Manual`]. `reason_code` is sent in MQTT
-    /// 5.0's PUBACK or PUBREC (0x80 and up refuse the message); MQTT 3.1.1 ignores it.
+    /// 5.0's PUBACK or PUBREC (0x80 and up refuse the message); MQTT 3.1.1 ignores it. A code
+    /// PUBACK and PUBREC do not define goes out as 0x80 Unspecified error from 0x80 up, as
+    /// 0x00 Success below (MQTT-3.4.2-1, MQTT-3.5.2-1).
     ///
     /// Acknowledgements go to the server in the order the messages arrived: this one waits
     /// until those before it are acknowledged too.
@@ -610,7 +618,7 @@ impl<S: Store> Session<S> {
             return Err(UsageError::UnknownAckToken);
         }
         let reason_code = if self.config.version.is_v5() {
-            reason_code
+            puback_reason_code(reason_code)
         } else {
             ReasonCode::SUCCESS
         };
@@ -633,28 +641,48 @@ impl<S: Store> Session<S> {
     }
 
     /// Sends an AUTH packet (MQTT 5.0 enhanced authentication): the answer to an
-    /// [`Event::Auth`], or a re-authentication with reason code 0x19.
+    /// [`Event::Auth`] with reason code 0x18 (MQTT-4.12.0-3), or, once connected, a
+    /// re-authentication with reason code 0x19.
+    ///
+    /// The Authentication Method is the configuration's, filled in when left out
+    /// (MQTT-4.12.0-5, MQTT-4.12.1-1). The Reason String, the User Properties or both are left
+    /// out when the server's Maximum Packet Size can't take them (MQTT-3.15.2-2,
+    /// MQTT-3.15.2-3).
     ///
     /// # Errors
     ///
     /// [`UsageError::NoAuthenticationMethod`] for MQTT 3.1.1 or without an Authentication
-    /// Method in the configuration, [`UsageError::NotConnected`] without a connection.
-    pub fn auth(&mut self, now: Instant, auth: Auth) -> Result<(), UsageError> {
-        if !self.config.version.is_v5()
-            || self
-                .config
-                .connect_properties
-                .authentication_method
-                .is_none()
-        {
-            return Err(UsageError::NoAuthenticationMethod);
-        }
-        if self.state == ConnectionState::Disconnected {
+    /// Method in the configuration, [`UsageError::NotConnected`] without a connection or
+    /// before CONNACK with no AUTH to answer, [`UsageError::Encode`] for another reason code
+    /// or another Authentication Method.
+    pub fn auth(&mut self, now: Instant, mut auth: Auth) -> Result<(), UsageError> {
+        let method = match &self.config.connect_properties.authentication_method {
+            Some(method) if self.config.version.is_v5() => method.clone(),
+            _ => return Err(UsageError::NoAuthenticationMethod),
+        };
+        let expected = if self.auth_challenge {
+            ReasonCode::CONTINUE_AUTHENTICATION
+        } else if self.state == ConnectionState::Connected {
+            ReasonCode::REAUTHENTICATE
+        } else {
             return Err(UsageError::NotConnected);
+        };
+        if auth.reason_code != expected {
+            let code = auth.reason_code;
+            return Err(UsageError::Encode(EncodeError::InvalidReasonCode(code)));
         }
-        let packet = Packet::Auth(auth);
+        let given = &mut auth.properties.authentication_method;
+        if *given.get_or_insert_with(|| method.clone()) != method {
+            let property = mqtt_proto::PropertyId::AuthenticationMethod;
+            return Err(UsageError::Encode(EncodeError::InvalidPropertyValue(
+                property,
+            )));
+        }
+        let mut packet = Packet::Auth(auth);
+        self.fit_to_server(&mut packet);
         self.check_size(&packet)?;
         self.transmit.packet(self.config.version, &packet)?;
+        self.auth_challenge = false;
         self.sent(now);
         Ok(())
     }
@@ -662,11 +690,15 @@ impl<S: Store> Session<S> {
     /// Ends the connection with DISCONNECT. Unfinished work stays in the session for the next
     /// connection. Reports [`Event::Disconnected`] with [`DisconnectReason::Requested`].
     ///
+    /// The Reason String, the User Properties or both are left out when the server's Maximum
+    /// Packet Size can't take them (MQTT-3.14.2-3, MQTT-3.14.2-4).
+    ///
     /// # Errors
     ///
     /// [`UsageError::NotConnected`] without a connection; [`UsageError::InvalidSessionExpiry`]
     /// for a non-zero Session Expiry Interval when CONNECT had zero (MQTT-3.14.2-2);
-    /// [`UsageError::Encode`] for a DISCONNECT MQTT 3.1.1 can't carry.
+    /// [`UsageError::Encode`] for a DISCONNECT MQTT 3.1.1 can't carry, or a reason code
+    /// DISCONNECT does not define (MQTT-3.14.2-1).
     pub fn disconnect(&mut self, now: Instant, disconnect: Disconnect) -> Result<(), UsageError> {
         if self.state == ConnectionState::Disconnected {
             return Err(UsageError::NotConnected);
@@ -677,7 +709,16 @@ impl<S: Store> Session<S> {
         {
             return Err(UsageError::InvalidSessionExpiry);
         }
-        let packet = Packet::Disconnect(disconnect);
+        if self.config.version.is_v5()
+            && !disconnect
+                .reason_code
+                .is_defined_for(PacketType::Disconnect)
+        {
+            let code = disconnect.reason_code;
+            return Err(UsageError::Encode(EncodeError::InvalidReasonCode(code)));
+        }
+        let mut packet = Packet::Disconnect(disconnect);
+        self.fit_to_server(&mut packet);
         self.transmit.packet(self.config.version, &packet)?;
         self.sent(now);
         self.close(DisconnectReason::Requested);
@@ -746,6 +787,16 @@ impl<S: Store> Session<S> {
             // MQTT-3.2.2-2 (5.0), MQTT-3.2.2-1 (3.1.1): a clean start never finds a session.
             return Err(ProtocolError::Other("Session Present with Clean Start"));
         }
+        let method = &self.config.connect_properties.authentication_method;
+        if method.is_some()
+            && self.config.version.is_v5()
+            && connack.properties.authentication_method != *method
+        {
+            return Err(ProtocolError::Other(
+                "CONNACK with another Authentication Method than CONNECT (MQTT-4.12.0-5)",
+            ));
+        }
+        self.auth_challenge = false;
         let assigned = connack
             .properties
             .assigned_client_identifier
@@ -1091,14 +1142,19 @@ impl<S: Store> Session<S> {
     }
 
     fn on_auth(&mut self, auth: Auth) -> Result<(), ProtocolError> {
-        if self
-            .config
-            .connect_properties
-            .authentication_method
-            .is_none()
-        {
+        let Some(method) = &self.config.connect_properties.authentication_method else {
             return Err(ProtocolError::UnexpectedPacket(PacketType::Auth));
+        };
+        // MQTT-3.15.2-1: Success, Continue authentication or Re-authenticate.
+        if !auth.reason_code.is_defined_for(PacketType::Auth) {
+            return Err(ProtocolError::Other("AUTH with an undefined reason code"));
         }
+        if auth.properties.authentication_method.as_ref() != Some(method) {
+            return Err(ProtocolError::Other(
+                "AUTH with another Authentication Method than CONNECT (MQTT-4.12.0-5)",
+            ));
+        }
+        self.auth_challenge = auth.reason_code == ReasonCode::CONTINUE_AUTHENTICATION;
         self.events.push_back(Event::Auth(auth));
         Ok(())
     }
@@ -1169,6 +1225,35 @@ impl<S: Store> Session<S> {
             Err(e) => return Err(UsageError::Encode(e)),
         }
         self.check_max_packet_size(len())
+    }
+
+    /// Leaves the Reason String, the User Properties or both out of a DISCONNECT or AUTH the
+    /// server's Maximum Packet Size can't take whole (MQTT-3.14.2-3, MQTT-3.14.2-4,
+    /// MQTT-3.15.2-2, MQTT-3.15.2-3), keeping as much as fits.
+    fn fit_to_server(&self, packet: &mut Packet) {
+        let Some(max) = self.server.maximum_packet_size else {
+            return;
+        };
+        let version = self.config.version;
+        let fits = |p: &Packet| p.encoded_len(version) <= max.get() as usize;
+        if fits(packet) {
+            return;
+        }
+        let whole = packet.clone();
+        for (reason_string, user_properties) in [(false, true), (true, false), (false, false)] {
+            *packet = whole.clone();
+            if let Some((r, u)) = optional_properties(packet) {
+                if !reason_string {
+                    *r = None;
+                }
+                if !user_properties {
+                    u.clear();
+                }
+            }
+            if fits(packet) {
+                return;
+            }
+        }
     }
 
     /// Refuses a packet of `size` bytes above the server's Maximum Packet Size.
@@ -1698,12 +1783,43 @@ impl<S: Store> Session<S> {
         self.state = ConnectionState::Disconnected;
         self.timers.stop_all();
         self.ping_outstanding = false;
+        self.auth_challenge = false;
         self.read_buf.clear();
         // QoS 1 acknowledgements not yet sent are dropped: the server sends the message again
         // on a resumed session, and a late PUBACK could hit an identifier it has reused.
         // QoS 2 identifiers stay reserved until PUBCOMP, so PUBRECs owed are kept.
         self.incoming.forget_pubacks();
         self.events.push_back(Event::Disconnected(reason));
+    }
+}
+
+/// The Reason String and User Properties of a DISCONNECT or AUTH, which the session may
+/// leave out.
+fn optional_properties(
+    packet: &mut Packet,
+) -> Option<(&mut Option<ByteString>, &mut Vec<UserProperty>)> {
+    match packet {
+        Packet::Disconnect(d) => Some((
+            &mut d.properties.reason_string,
+            &mut d.properties.user_properties,
+        )),
+        Packet::Auth(a) => Some((
+            &mut a.properties.reason_string,
+            &mut a.properties.user_properties,
+        )),
+        _ => None,
+    }
+}
+
+/// `code` when PUBACK and PUBREC define it (MQTT 5.0 Tables 3-4 and 3-5), otherwise the
+/// general code of its kind: 0x80 Unspecified error for a failure, 0x00 Success.
+fn puback_reason_code(code: ReasonCode) -> ReasonCode {
+    if code.is_defined_for(PacketType::PubAck) {
+        code
+    } else if code.is_error() {
+        ReasonCode::UNSPECIFIED_ERROR
+    } else {
+        ReasonCode::SUCCESS
     }
 }
 

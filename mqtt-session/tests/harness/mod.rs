@@ -82,6 +82,8 @@ pub struct Harness<S: Store = MemoryStore> {
     pub now: Instant,
     /// Everything that happened, with the time it happened at.
     pub transcript: Vec<(Instant, Entry)>,
+    /// Every byte the client sent, in order, for tests of the exact encoding.
+    pub raw: Vec<u8>,
     /// Client bytes not yet decoded by the broker.
     wire: BytesMut,
     broker: Decoder,
@@ -110,6 +112,7 @@ impl<S: Store> Harness<S> {
             mode,
             now: Instant::ZERO,
             transcript: Vec::new(),
+            raw: Vec::new(),
             wire: BytesMut::new(),
             broker: Decoder::new(mode.version),
             sent_cursor: 0,
@@ -130,6 +133,7 @@ impl<S: Store> Harness<S> {
         while let Some(chunk) = self.session.poll_transmit() {
             assert!(!chunk.is_empty(), "poll_transmit gave an empty chunk");
             self.wire.extend_from_slice(&chunk);
+            self.raw.extend_from_slice(&chunk);
             loop {
                 match self.broker.decode(&mut self.wire) {
                     Ok(Some(packet)) => self.transcript.push((self.now, Entry::Sent(packet))),
@@ -287,6 +291,29 @@ impl<S: Store> Harness<S> {
                 _ => None,
             })
             .unwrap_or_else(|| panic!("no ack token for packet id {packet_id}"))
+    }
+
+    /// The packets the client sent so far as raw frames (fixed header included), split by
+    /// their remaining length; clears [`raw`](Self::raw).
+    pub fn raw_frames(&mut self) -> Vec<Vec<u8>> {
+        let mut frames = Vec::new();
+        let mut rest = &self.raw[..];
+        while !rest.is_empty() {
+            let (mut len, mut shift, mut i) = (0usize, 0, 1);
+            loop {
+                let byte = rest[i];
+                len |= usize::from(byte & 0x7f) << shift;
+                shift += 7;
+                i += 1;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+            frames.push(rest[..i + len].to_vec());
+            rest = &rest[i + len..];
+        }
+        self.raw.clear();
+        frames
     }
 
     /// The transcript, one line per entry.
