@@ -19,7 +19,10 @@ mod support;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{Run, Tally, WINDOW, payload, report_idle_rss, report_latency, rss_kib, rumqttc_qos};
+use common::{
+    IdleRss, MORE_IDLE_CLIENTS, Rss, Run, Tally, WINDOW, payload, report_idle_rss, report_latency,
+    rumqttc_qos,
+};
 use cpu_time::ProcessTime;
 use mqtt_blocking::{Client, Config, ConnectOptions, QoS, Version};
 
@@ -205,22 +208,36 @@ fn latency_rumqttc(samples: usize) -> Vec<Duration> {
         .collect()
 }
 
-/// Runs in a child process: RSS added by one idle connected client with its loop running.
+/// Runs in a child process: resident memory added by idle connected clients with their loops
+/// running.
 fn idle_rss(which: &str) {
     let _ = support::broker();
     std::thread::sleep(Duration::from_millis(100));
-    let before = rss_kib();
-    let keep: Box<dyn std::any::Any> = match which {
-        "ours" => Box::new(ours_client("idle", 16)),
-        _ => {
-            let (client, mut connection) =
-                rumqttc::Client::new(rumqttc_options(&support::client_id("idle-r")), 16);
-            std::thread::spawn(move || for _ in connection.iter() {});
-            Box::new(client)
+    let connect = || -> Box<dyn std::any::Any> {
+        match which {
+            "ours" => Box::new(ours_client("idle", 16)),
+            _ => {
+                let (client, mut connection) =
+                    rumqttc::Client::new(rumqttc_options(&support::client_id("idle-r")), 16);
+                std::thread::spawn(move || for _ in connection.iter() {});
+                Box::new(client)
+            }
         }
     };
-    std::thread::sleep(Duration::from_millis(500));
-    println!("{}", rss_kib().saturating_sub(before));
+    let settle = Duration::from_millis(500);
+    let before = Rss::now();
+    let mut keep = vec![connect()];
+    std::thread::sleep(settle);
+    let first = Rss::now();
+    keep.extend((0..MORE_IDLE_CLIENTS).map(|_| connect()));
+    std::thread::sleep(settle);
+    let more = Rss::now();
+    IdleRss {
+        before,
+        first,
+        more,
+    }
+    .print();
     drop(keep);
 }
 

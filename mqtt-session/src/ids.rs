@@ -1,16 +1,17 @@
 //! Packet identifier allocation.
 
-use alloc::boxed::Box;
+use alloc::vec::Vec;
 
 use mqtt_proto::PacketId;
 
 const WORDS: usize = 65_536 / 64;
 
 /// The set of packet identifiers in use by the client's own exchanges (MQTT-2.3.1-2): a bitmap
-/// of all 65,535 identifiers and a cursor, so allocation is O(1) in the usual case and never
-/// hands out an identifier that is still in use.
+/// of the identifiers and a cursor, so allocation is O(1) in the usual case and never hands out
+/// an identifier that is still in use. The bitmap grows with the highest identifier used, up to
+/// 8 KiB for all 65,535: an idle or quiet client keeps a few words.
 pub(crate) struct PacketIds {
-    used: Box<[u64; WORDS]>,
+    used: Vec<u64>,
     next: PacketId,
     in_use: usize,
 }
@@ -18,7 +19,7 @@ pub(crate) struct PacketIds {
 impl PacketIds {
     pub(crate) fn new() -> PacketIds {
         PacketIds {
-            used: Box::new([0; WORDS]),
+            used: Vec::new(),
             next: PacketId::MIN,
             in_use: 0,
         }
@@ -31,7 +32,7 @@ impl PacketIds {
 
     pub(crate) fn is_used(&self, id: PacketId) -> bool {
         let (word, mask) = Self::bit(id);
-        self.used[word] & mask != 0
+        self.used.get(word).is_some_and(|w| w & mask != 0)
     }
 
     /// The next free identifier after the last one handed out, or `None` when all 65,535 are in
@@ -52,6 +53,13 @@ impl PacketIds {
     /// Marks `id` as used (for state restored from a store).
     pub(crate) fn reserve(&mut self, id: PacketId) {
         let (word, mask) = Self::bit(id);
+        if word >= self.used.len() {
+            // Grow by at least a quarter, as identifiers are handed out in order.
+            let len = (word + 1)
+                .max(self.used.len() + self.used.len() / 4)
+                .min(WORDS);
+            self.used.resize(len, 0);
+        }
         if self.used[word] & mask == 0 {
             self.used[word] |= mask;
             self.in_use += 1;
@@ -60,7 +68,7 @@ impl PacketIds {
 
     pub(crate) fn release(&mut self, id: PacketId) {
         let (word, mask) = Self::bit(id);
-        if self.used[word] & mask != 0 {
+        if self.is_used(id) {
             self.used[word] &= !mask;
             self.in_use -= 1;
         }

@@ -16,7 +16,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use common::{Run, Tally, WINDOW, payload, report_idle_rss, report_latency, rss_kib, rumqttc_qos};
+use common::{
+    IdleRss, MORE_IDLE_CLIENTS, Rss, Run, Tally, WINDOW, payload, report_idle_rss, report_latency,
+    rumqttc_qos,
+};
 use cpu_time::ProcessTime;
 use mqtt_tokio::{Client, QoS, Version};
 
@@ -196,8 +199,8 @@ async fn latency_rumqttc(samples: usize) -> Vec<Duration> {
     times
 }
 
-/// Runs in a child process so that allocator state from other runs doesn't blur it: RSS
-/// of an idle connected client on a current-thread runtime.
+/// Runs in a child process so that allocator state from other runs doesn't blur it: resident
+/// memory of idle connected clients on a current-thread runtime.
 fn idle_rss(which: &str) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -207,24 +210,39 @@ fn idle_rss(which: &str) {
         // Start the embedded broker (if any) before measuring.
         let _ = support::broker();
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let before = rss_kib();
-        let keep: Box<dyn std::any::Any> = match which {
-            "ours" => Box::new(
-                Client::spawn(
-                    support::broker().options(Version::V311, &support::client_id("idle")),
-                )
-                .await
-                .expect("connects"),
-            ),
-            _ => {
-                let (client, mut eventloop) =
-                    rumqttc::AsyncClient::new(rumqttc_options(&support::client_id("idle-r")), 16);
-                tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
-                Box::new(client)
+        let connect = async || -> Box<dyn std::any::Any> {
+            match which {
+                "ours" => {
+                    let options =
+                        support::broker().options(Version::V311, &support::client_id("idle"));
+                    Box::new(Client::spawn(options).await.expect("connects"))
+                }
+                _ => {
+                    let (client, mut eventloop) = rumqttc::AsyncClient::new(
+                        rumqttc_options(&support::client_id("idle-r")),
+                        16,
+                    );
+                    tokio::spawn(async move { while eventloop.poll().await.is_ok() {} });
+                    Box::new(client) as Box<dyn std::any::Any>
+                }
             }
         };
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        println!("{}", rss_kib().saturating_sub(before));
+        let settle = Duration::from_millis(500);
+        let before = Rss::now();
+        let mut keep = vec![connect().await];
+        tokio::time::sleep(settle).await;
+        let first = Rss::now();
+        for _ in 0..MORE_IDLE_CLIENTS {
+            keep.push(connect().await);
+        }
+        tokio::time::sleep(settle).await;
+        let more = Rss::now();
+        IdleRss {
+            before,
+            first,
+            more,
+        }
+        .print();
         drop(keep);
     });
 }

@@ -97,15 +97,54 @@ pub fn report_latency(client: &str, mut times: Vec<Duration>) {
     );
 }
 
-/// Resident memory in KiB, from `/proc/self/statm`.
-pub fn rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4
+/// How many more idle clients [`IdleRss`] connects after the first, to see what each costs
+/// once the code they run is resident.
+pub const MORE_IDLE_CLIENTS: usize = 50;
+
+/// Resident memory in KiB, from `/proc/self/status`: all of it, and the anonymous part (heap
+/// and stacks). The rest is mostly the program's code, read in once as it first runs and
+/// shared with every other client in the process.
+#[derive(Debug, Clone, Copy)]
+pub struct Rss {
+    pub total: u64,
+    pub anonymous: u64,
+}
+
+impl Rss {
+    pub fn now() -> Rss {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        };
+        Rss {
+            total: field("VmRSS:"),
+            anonymous: field("RssAnon:"),
+        }
+    }
+}
+
+/// What a child process started by [`report_idle_rss`] measured: resident memory before any
+/// client, after the first idle connected client, and after [`MORE_IDLE_CLIENTS`] more.
+pub struct IdleRss {
+    pub before: Rss,
+    pub first: Rss,
+    pub more: Rss,
+}
+
+impl IdleRss {
+    /// Prints the figures for [`report_idle_rss`] to read.
+    pub fn print(&self) {
+        println!(
+            "{} {} {}",
+            self.first.total.saturating_sub(self.before.total),
+            self.first.anonymous.saturating_sub(self.before.anonymous),
+            self.more.total.saturating_sub(self.first.total) / MORE_IDLE_CLIENTS as u64,
+        );
+    }
 }
 
 /// `Some(client)` when this process was started as `--idle-rss CLIENT` by
@@ -116,9 +155,10 @@ pub fn idle_rss_argument() -> Option<String> {
     Some(args.get(i + 1).cloned().unwrap_or_else(|| "ours".into()))
 }
 
-/// Runs this benchmark again as a child process per client, each measuring the memory of one
-/// idle connected client (so the allocator's state from the runs before doesn't blur it), and
-/// prints what they report.
+/// Runs this benchmark again as a child process per client, each measuring idle connected
+/// clients (so the allocator's state from the runs before doesn't blur it), and prints what
+/// they report: the resident memory the first client adds, its anonymous part (heap and
+/// stacks; the rest is code pages, paid once per process), and what each further client adds.
 pub fn report_idle_rss() {
     let exe = std::env::current_exe().expect("own path");
     for which in ["ours", "rumqttc"] {
@@ -126,7 +166,14 @@ pub fn report_idle_rss() {
             .args(["--idle-rss", which])
             .output()
             .expect("child run");
-        let kib = String::from_utf8_lossy(&output.stdout);
-        println!("{which:<8} idle connected client: +{} KiB RSS", kib.trim());
+        let report = String::from_utf8_lossy(&output.stdout);
+        let figures: Vec<&str> = report.split_whitespace().collect();
+        match figures.as_slice() {
+            [total, anonymous, each] => println!(
+                "{which:<8} idle connected client: +{total} KiB RSS (+{anonymous} KiB \
+                 anonymous); each of {MORE_IDLE_CLIENTS} more: +{each} KiB"
+            ),
+            _ => println!("{which:<8} idle connected client: no figures ({report:?})"),
+        }
     }
 }
