@@ -18,24 +18,6 @@ const METHOD: &str = "SCRAM-SHA-1";
 
 // ---- helpers ------------------------------------------------------------------------------
 
-/// Runs `f` against the session and returns the bytes it queued for the transport, undecoded.
-fn raw<T>(h: &mut Harness, f: impl FnOnce(&mut Session, Instant) -> T) -> (T, Vec<u8>) {
-    let now = h.now;
-    let result = f(&mut h.session, now);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = h.session.poll_transmit() {
-        bytes.extend_from_slice(&chunk);
-    }
-    h.pump();
-    (result, bytes)
-}
-
-fn encode(mode: Mode, packet: impl Into<Packet>) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    packet.into().encode(mode.version, &mut bytes).unwrap();
-    bytes
-}
-
 /// An AUTH with `code`, Authentication Method `method` and some Authentication Data.
 fn auth_with(code: u8, method: Option<&str>, data: &'static [u8]) -> Auth {
     Auth {

@@ -20,24 +20,6 @@ const DISCONNECT_CODES: [u8; 29] = [
 
 // ---- helpers ------------------------------------------------------------------------------
 
-/// Runs `f` against the session and returns the bytes it queued for the transport, undecoded.
-fn raw<T>(h: &mut Harness, f: impl FnOnce(&mut Session, Instant) -> T) -> (T, Vec<u8>) {
-    let now = h.now;
-    let result = f(&mut h.session, now);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = h.session.poll_transmit() {
-        bytes.extend_from_slice(&chunk);
-    }
-    h.pump();
-    (result, bytes)
-}
-
-fn encode(mode: Mode, packet: impl Into<Packet>) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    packet.into().encode(mode.version, &mut bytes).unwrap();
-    bytes
-}
-
 /// The last entry of the transcript is the end of the connection, reported with `reason`;
 /// the session is disconnected with no deadline left.
 fn ended(h: &Harness, reason: impl Fn(&DisconnectReason) -> bool) {

@@ -92,12 +92,6 @@ enum When {
 
 use When::{Connected as Up, Connecting as Opening};
 
-fn encode(mode: Mode, packet: impl Into<Packet>) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    packet.into().encode(mode.version, &mut bytes).unwrap();
-    bytes
-}
-
 // ---- MQTT 3.1.1, 4.8 ----------------------------------------------------------------------
 
 /// MQTT 3.1.1 packets that are malformed: reserved type, wrong flags, QoS 3, DUP on QoS 0,

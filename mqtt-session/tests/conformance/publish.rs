@@ -14,19 +14,6 @@ use harness::*;
 const MQTT_311: [Mode; 2] = [V311_WHOLE, V311_BYTES];
 const MQTT_5: [Mode; 2] = [V5_WHOLE, V5_BYTES];
 
-/// Runs `f` against the session and returns the bytes it queued for the transport, undecoded.
-/// Events go to the transcript as usual.
-fn raw<T>(h: &mut Harness, f: impl FnOnce(&mut Session, Instant) -> T) -> (T, Vec<u8>) {
-    let now = h.now;
-    let result = f(&mut h.session, now);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = h.session.poll_transmit() {
-        bytes.extend_from_slice(&chunk);
-    }
-    h.pump();
-    (result, bytes)
-}
-
 /// The broker sends `bytes`, fed as the mode says; returns what the client wrote back, raw.
 fn answer_bytes(h: &mut Harness, bytes: &[u8]) -> Vec<u8> {
     let feed = h.mode.feed;

@@ -16,18 +16,6 @@ const MQTT_5: [Mode; 2] = [V5_WHOLE, V5_BYTES];
 
 // ---- helpers ------------------------------------------------------------------------------
 
-/// Runs `f` against the session and returns the bytes it queued for the transport, undecoded.
-fn raw<T>(h: &mut Harness, f: impl FnOnce(&mut Session, Instant) -> T) -> (T, Vec<u8>) {
-    let now = h.now;
-    let result = f(&mut h.session, now);
-    let mut bytes = Vec::new();
-    while let Some(chunk) = h.session.poll_transmit() {
-        bytes.extend_from_slice(&chunk);
-    }
-    h.pump();
-    (result, bytes)
-}
-
 /// The broker sends `packet`, fed as the mode says; returns what the client wrote back, raw.
 fn answer(h: &mut Harness, packet: impl Into<Packet>) -> Vec<u8> {
     let mut bytes = Vec::new();

@@ -337,6 +337,33 @@ impl<S: Store> Drop for Harness<S> {
     }
 }
 
+/// Runs `f` against the session and returns, with its result, the bytes it queued for the
+/// transport, raw: they are taken before the broker decodes them, so they stay out of the
+/// transcript. Events go to the transcript as usual.
+pub fn raw<T, S: Store>(
+    h: &mut Harness<S>,
+    f: impl FnOnce(&mut Session<S>, Instant) -> T,
+) -> (T, Vec<u8>) {
+    let now = h.now;
+    let result = f(&mut h.session, now);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = h.session.poll_transmit() {
+        bytes.extend_from_slice(&chunk);
+    }
+    h.pump();
+    (result, bytes)
+}
+
+/// `packet` encoded for the mode's version, as the broker would send it.
+pub fn encode(mode: Mode, packet: impl Into<Packet>) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    packet
+        .into()
+        .encode(mode.version, &mut bytes)
+        .expect("the packet encodes");
+    bytes
+}
+
 // ---- packet builders ------------------------------------------------------------------
 
 pub fn pid(n: u16) -> PacketId {
