@@ -23,18 +23,6 @@ fn string(bytes: &[u8]) -> (&[u8], &[u8]) {
     (&bytes[2..2 + len], &bytes[2 + len..])
 }
 
-/// A Variable Byte Integer at the start of `bytes`, and what follows it.
-fn varint(bytes: &[u8]) -> (usize, &[u8]) {
-    let mut value = 0;
-    for (i, byte) in bytes.iter().enumerate().take(4) {
-        value |= usize::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return (value, &bytes[i + 1..]);
-        }
-    }
-    panic!("varint longer than four bytes")
-}
-
 /// The raw CONNECT a session with `config` sends: its connect flags and its payload fields in
 /// wire order (each will property list as one field).
 struct RawConnect {
@@ -50,12 +38,13 @@ fn raw_connect(config: Config) -> RawConnect {
     h.open();
     let frame = h.raw_frames().remove(0);
     assert_eq!(frame[0], 0x10);
-    let (_, rest) = varint(&frame[1..]);
+    let (_, len) = varint(&frame[1..]);
+    let rest = &frame[1 + len..];
     let (protocol_name, rest) = string(rest);
     let (level, flags, mut rest) = (rest[0], rest[1], &rest[4..]);
     if version.is_v5() {
-        let (len, after) = varint(rest);
-        rest = &after[len..];
+        let (len, n) = varint(rest);
+        rest = &rest[n + len..];
     }
     let mut fields = Vec::new();
     let (client_id, after) = string(rest);
@@ -63,9 +52,9 @@ fn raw_connect(config: Config) -> RawConnect {
     rest = after;
     if flags & 0x04 != 0 {
         if version.is_v5() {
-            let (len, after) = varint(rest);
-            fields.push(after[..len].to_vec());
-            rest = &after[len..];
+            let (len, n) = varint(rest);
+            fields.push(rest[n..n + len].to_vec());
+            rest = &rest[n + len..];
         }
         for _ in 0..2 {
             let (field, after) = string(rest);

@@ -65,18 +65,6 @@ fn delivered_topic(h: &mut Harness) -> String {
     }
 }
 
-/// Decodes a Variable Byte Integer at the start of `bytes`: its value and its length.
-fn varint(bytes: &[u8]) -> (usize, usize) {
-    let mut value = 0;
-    for (i, byte) in bytes.iter().enumerate().take(4) {
-        value |= usize::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            return (value, i + 1);
-        }
-    }
-    panic!("varint longer than four bytes: {bytes:?}")
-}
-
 /// The fewest bytes a Variable Byte Integer of `value` takes.
 fn minimal_varint_len(value: usize) -> usize {
     match value {

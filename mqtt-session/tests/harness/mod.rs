@@ -299,16 +299,8 @@ impl<S: Store> Harness<S> {
         let mut frames = Vec::new();
         let mut rest = &self.raw[..];
         while !rest.is_empty() {
-            let (mut len, mut shift, mut i) = (0usize, 0, 1);
-            loop {
-                let byte = rest[i];
-                len |= usize::from(byte & 0x7f) << shift;
-                shift += 7;
-                i += 1;
-                if byte & 0x80 == 0 {
-                    break;
-                }
-            }
+            let (len, len_bytes) = varint(&rest[1..]);
+            let i = 1 + len_bytes;
             frames.push(rest[..i + len].to_vec());
             rest = &rest[i + len..];
         }
@@ -335,6 +327,22 @@ impl<S: Store> Drop for Harness<S> {
             eprintln!("--- transcript ({:?}) ---\n{}", self.mode, self.dump());
         }
     }
+}
+
+/// A Variable Byte Integer at the start of `bytes`: its value and how many bytes it took.
+///
+/// # Panics
+///
+/// When it runs past four bytes or past the end.
+pub fn varint(bytes: &[u8]) -> (usize, usize) {
+    let mut value = 0;
+    for (i, byte) in bytes.iter().enumerate().take(4) {
+        value |= usize::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return (value, i + 1);
+        }
+    }
+    panic!("not a Variable Byte Integer of at most four bytes: {bytes:?}")
 }
 
 /// Runs `f` against the session and returns, with its result, the bytes it queued for the
