@@ -6,7 +6,10 @@
 //! ```sh
 //! bash .ci/mosquitto.sh start && source .ci/run-state/env
 //! cargo bench -p mqtt-blocking --bench end_to_end
+//! cargo bench -p mqtt-blocking --bench end_to_end -- qos1 latency   # only some parts
 //! ```
+//!
+//! The parts are `qos0`, `qos1`, `qos2`, `latency` and `idle`; with none named, all run.
 //!
 //! Without `MQTT_TEST_TCP` it uses the embedded test broker, in this process, whose CPU time
 //! then counts as the clients'.
@@ -20,10 +23,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{
-    IdleRss, MORE_IDLE_CLIENTS, Rss, Run, Tally, WINDOW, payload, report_idle_rss, report_latency,
-    rumqttc_qos,
+    Cpu, IdleRss, MORE_IDLE_CLIENTS, Rss, Run, Tally, WINDOW, payload, report_idle_rss,
+    report_latency, rumqttc_qos,
 };
-use cpu_time::ProcessTime;
 use mqtt_blocking::{Client, Config, ConnectOptions, QoS, Version};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -64,7 +66,7 @@ fn ours(qos: QoS, messages: u32) -> Run {
     subscriber.wait_for_request(request, WAIT).expect("SUBACK");
     let publisher = ours_client("bench-pub", messages as usize);
 
-    let (start, cpu) = (Instant::now(), ProcessTime::now());
+    let (start, cpu) = (Instant::now(), Cpu::now());
     let receiver = std::thread::spawn(move || {
         count(
             || inbox.recv_timeout(WAIT).ok().map(|m| m.payload.to_vec()),
@@ -86,7 +88,7 @@ fn ours(qos: QoS, messages: u32) -> Run {
         messages,
         received,
         elapsed: start.elapsed(),
-        cpu: cpu.elapsed(),
+        cpu: Cpu::since(cpu),
     };
     publisher.disconnect().ok();
     subscriber.disconnect().ok();
@@ -113,7 +115,7 @@ fn rumqttc_run(qos: QoS, messages: u32) -> Run {
     let (publisher, mut pub_connection) =
         rumqttc::Client::new(rumqttc_options(&support::client_id("rumqttc-pub")), 4096);
 
-    let (start, cpu) = (Instant::now(), ProcessTime::now());
+    let (start, cpu) = (Instant::now(), Cpu::now());
     let (payloads, inbox) = mpsc::channel();
     std::thread::spawn(move || {
         for event in sub_connection.iter() {
@@ -159,7 +161,7 @@ fn rumqttc_run(qos: QoS, messages: u32) -> Run {
         messages,
         received,
         elapsed: start.elapsed(),
-        cpu: cpu.elapsed(),
+        cpu: Cpu::since(cpu),
     }
 }
 
@@ -252,15 +254,21 @@ fn main() {
         "end to end, MQTT 3.1.1, {} B payloads, in-flight window {WINDOW}",
         common::PAYLOAD
     );
-    for (qos, count) in [
-        (QoS::AtMostOnce, 100_000),
-        (QoS::AtLeastOnce, 20_000),
-        (QoS::ExactlyOnce, 20_000),
+    for (part, qos, count) in [
+        ("qos0", QoS::AtMostOnce, 100_000),
+        ("qos1", QoS::AtLeastOnce, 20_000),
+        ("qos2", QoS::ExactlyOnce, 20_000),
     ] {
-        ours(qos, count).report("ours", qos);
-        rumqttc_run(qos, count).report("rumqttc", qos);
+        if common::wanted(part) {
+            ours(qos, count).report("ours", qos);
+            rumqttc_run(qos, count).report("rumqttc", qos);
+        }
     }
-    report_latency("ours", latency_ours(2_000));
-    report_latency("rumqttc", latency_rumqttc(2_000));
-    report_idle_rss();
+    if common::wanted("latency") {
+        report_latency("ours     QoS 1 round trip", latency_ours(2_000));
+        report_latency("rumqttc  QoS 1 round trip", latency_rumqttc(2_000));
+    }
+    if common::wanted("idle") {
+        report_idle_rss();
+    }
 }

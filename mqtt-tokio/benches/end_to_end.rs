@@ -5,7 +5,10 @@
 //! ```sh
 //! bash .ci/mosquitto.sh start && source .ci/run-state/env
 //! cargo bench -p mqtt-tokio --bench end_to_end
+//! cargo bench -p mqtt-tokio --bench end_to_end -- qos1 latency   # only some parts
 //! ```
+//!
+//! The parts are `qos0`, `qos1`, `qos2`, `latency` and `idle`; with none named, all run.
 //!
 //! Without `MQTT_TEST_TCP` it uses the embedded test broker, which is slower than mosquitto and
 //! makes the figures a measure of the broker as much as of the clients.
@@ -17,10 +20,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use common::{
-    IdleRss, MORE_IDLE_CLIENTS, Rss, Run, Tally, WINDOW, payload, report_idle_rss, report_latency,
-    rumqttc_qos,
+    Cpu, IdleRss, MORE_IDLE_CLIENTS, Rss, Run, Tally, WINDOW, payload, report_idle_rss,
+    report_latency, rumqttc_qos,
 };
-use cpu_time::ProcessTime;
 use mqtt_tokio::{Client, QoS, Version};
 
 async fn ours(qos: QoS, messages: u32) -> Run {
@@ -37,7 +39,7 @@ async fn ours(qos: QoS, messages: u32) -> Run {
     options.session.max_queued = messages as usize;
     let publisher = Client::spawn(options).await.expect("publisher connects");
 
-    let (start, cpu) = (Instant::now(), ProcessTime::now());
+    let (start, cpu) = (Instant::now(), Cpu::now());
     let receiver = tokio::spawn(async move {
         let mut tally = Tally::new(messages);
         while !tally.complete() {
@@ -65,7 +67,7 @@ async fn ours(qos: QoS, messages: u32) -> Run {
         messages,
         received,
         elapsed: start.elapsed(),
-        cpu: cpu.elapsed(),
+        cpu: Cpu::since(cpu),
     };
     publisher.disconnect().await.ok();
     subscriber.disconnect().await.ok();
@@ -94,7 +96,7 @@ async fn rumqttc_run(qos: QoS, messages: u32) -> Run {
     let (publisher, mut pub_loop) =
         AsyncClient::new(rumqttc_options(&support::client_id("rumqttc-pub")), 4096);
 
-    let (start, cpu) = (Instant::now(), ProcessTime::now());
+    let (start, cpu) = (Instant::now(), Cpu::now());
     let receiver = tokio::spawn(async move {
         let mut tally = Tally::new(messages);
         while !tally.complete() {
@@ -148,55 +150,181 @@ async fn rumqttc_run(qos: QoS, messages: u32) -> Run {
         messages,
         received,
         elapsed: start.elapsed(),
-        cpu: cpu.elapsed(),
+        cpu: Cpu::since(cpu),
     }
 }
 
-/// QoS 1 round trips one at a time: publish and wait for PUBACK.
-async fn latency_ours(samples: usize) -> Vec<Duration> {
-    let broker = support::broker();
-    let client = Client::spawn(broker.options(Version::V311, &support::client_id("bench-rtt")))
-        .await
-        .expect("connects");
+/// QoS 1 round trips, one message at a time: publish, then wait for the PUBACK.
+///
+/// Each client is measured twice: with its driver (our [`mqtt_tokio::Connection`], rumqttc's
+/// event loop) polled in the measuring task itself, and with the driver in a task of its own,
+/// as most applications run it. The four take turns, a round of [`LATENCY_SAMPLES`] each, so
+/// that drift in the machine or the broker touches them all alike.
+async fn latency(rounds: usize) {
+    let mut ours_inline = OursInline::connect().await;
+    let ours_spawned =
+        Client::spawn(support::broker().options(Version::V311, &support::client_id("bench-rtt-s")))
+            .await
+            .expect("connects");
+    let mut rumqttc_inline = RumqttcInline::connect().await;
+    let mut rumqttc_spawned = RumqttcSpawned::connect().await;
     let topic = support::topic("rtt");
-    let mut times = Vec::with_capacity(samples);
-    for n in 0..samples {
+    let mut times: [Vec<Duration>; 4] = Default::default();
+    let only: usize = std::env::var("LAT_ONLY")
+        .map(|v| v.parse().unwrap())
+        .unwrap_or(9);
+    for _ in 0..rounds {
+        if only == 9 || only == 0 {
+            times[0].extend(ours_inline.measure(&topic).await);
+        }
+        if only == 9 || only == 1 {
+            times[1].extend(measure_ours(&ours_spawned, &topic).await);
+        }
+        if only == 9 || only == 2 {
+            times[2].extend(rumqttc_inline.measure(&topic).await);
+        }
+        if only == 9 || only == 3 {
+            times[3].extend(rumqttc_spawned.measure(&topic).await);
+        }
+    }
+    times.iter_mut().for_each(|t| {
+        if t.is_empty() {
+            t.push(Duration::ZERO)
+        }
+    });
+    let [a, b, c, d] = times;
+    report_latency("ours     QoS 1 round trip, driver in the measuring task", a);
+    report_latency("ours     QoS 1 round trip, driver in its own task", b);
+    report_latency("rumqttc  QoS 1 round trip, driver in the measuring task", c);
+    report_latency("rumqttc  QoS 1 round trip, driver in its own task", d);
+    ours_spawned.disconnect().await.ok();
+}
+
+/// Round trips per client and round in [`latency`].
+const LATENCY_SAMPLES: usize = 250;
+
+async fn measure_ours(client: &Client, topic: &str) -> Vec<Duration> {
+    let mut times = Vec::with_capacity(LATENCY_SAMPLES);
+    for n in 0..LATENCY_SAMPLES {
         let start = Instant::now();
         client
-            .publish(&topic, payload(n as u32), QoS::AtLeastOnce, false)
+            .publish(topic, payload(n as u32), QoS::AtLeastOnce, false)
             .await
             .expect("acknowledged");
         times.push(start.elapsed());
     }
-    client.disconnect().await.ok();
     times
 }
 
-async fn latency_rumqttc(samples: usize) -> Vec<Duration> {
-    use rumqttc::{AsyncClient, Event, Packet};
-    let (client, mut eventloop) =
-        AsyncClient::new(rumqttc_options(&support::client_id("rumqttc-rtt")), 16);
-    let topic = support::topic("rtt-rumqttc");
-    loop {
-        if let Event::Incoming(Packet::ConnAck(_)) = eventloop.poll().await.expect("connects") {
-            break;
+/// Our client with its connection future polled by the measuring task (`select!`).
+struct OursInline {
+    client: Client,
+    connection: std::pin::Pin<Box<dyn Future<Output = Result<(), mqtt_tokio::Error>> + Send>>,
+}
+
+impl OursInline {
+    async fn connect() -> OursInline {
+        let options = support::broker().options(Version::V311, &support::client_id("bench-rtt"));
+        let (client, connection) = Client::connect(options).await.expect("connects");
+        OursInline {
+            client,
+            connection: Box::pin(connection.run()),
         }
     }
-    let mut times = Vec::with_capacity(samples);
-    for n in 0..samples {
-        let start = Instant::now();
-        client
-            .publish(&topic, rumqttc::QoS::AtLeastOnce, false, payload(n as u32))
-            .await
-            .expect("queued");
+
+    async fn measure(&mut self, topic: &str) -> Vec<Duration> {
+        tokio::select! {
+            ended = &mut self.connection => panic!("connection ended: {ended:?}"),
+            times = measure_ours(&self.client, topic) => times,
+        }
+    }
+}
+
+fn rumqttc_publish(n: usize) -> (rumqttc::QoS, bool, Vec<u8>) {
+    (rumqttc::QoS::AtLeastOnce, false, payload(n as u32))
+}
+
+/// rumqttc with its event loop polled by the measuring task.
+struct RumqttcInline {
+    client: rumqttc::AsyncClient,
+    eventloop: rumqttc::EventLoop,
+}
+
+impl RumqttcInline {
+    async fn connect() -> RumqttcInline {
+        use rumqttc::{Event, Packet};
+        let (client, mut eventloop) =
+            rumqttc::AsyncClient::new(rumqttc_options(&support::client_id("rumqttc-rtt")), 16);
         loop {
-            if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.expect("running") {
+            if let Event::Incoming(Packet::ConnAck(_)) = eventloop.poll().await.expect("connects") {
                 break;
             }
         }
-        times.push(start.elapsed());
+        RumqttcInline { client, eventloop }
     }
-    times
+
+    async fn measure(&mut self, topic: &str) -> Vec<Duration> {
+        use rumqttc::{Event, Packet};
+        let mut times = Vec::with_capacity(LATENCY_SAMPLES);
+        for n in 0..LATENCY_SAMPLES {
+            let start = Instant::now();
+            let (qos, retain, payload) = rumqttc_publish(n);
+            self.client
+                .publish(topic, qos, retain, payload)
+                .await
+                .expect("queued");
+            loop {
+                let event = self.eventloop.poll().await.expect("running");
+                if let Event::Incoming(Packet::PubAck(_)) = event {
+                    break;
+                }
+            }
+            times.push(start.elapsed());
+        }
+        times
+    }
+}
+
+/// rumqttc with its event loop in a task of its own, which passes each PUBACK on.
+struct RumqttcSpawned {
+    client: rumqttc::AsyncClient,
+    acks: tokio::sync::mpsc::Receiver<u16>,
+}
+
+impl RumqttcSpawned {
+    async fn connect() -> RumqttcSpawned {
+        use rumqttc::{Event, Packet};
+        let RumqttcInline {
+            client,
+            mut eventloop,
+        } = RumqttcInline::connect().await;
+        let (sender, acks) = tokio::sync::mpsc::channel(16);
+        tokio::spawn(async move {
+            while let Ok(event) = eventloop.poll().await {
+                if let Event::Incoming(Packet::PubAck(ack)) = event
+                    && sender.send(ack.pkid).await.is_err()
+                {
+                    break;
+                }
+            }
+        });
+        RumqttcSpawned { client, acks }
+    }
+
+    async fn measure(&mut self, topic: &str) -> Vec<Duration> {
+        let mut times = Vec::with_capacity(LATENCY_SAMPLES);
+        for n in 0..LATENCY_SAMPLES {
+            let start = Instant::now();
+            let (qos, retain, payload) = rumqttc_publish(n);
+            self.client
+                .publish(topic, qos, retain, payload)
+                .await
+                .expect("queued");
+            self.acks.recv().await.expect("acknowledged");
+            times.push(start.elapsed());
+        }
+        times
+    }
 }
 
 /// Runs in a child process so that allocator state from other runs doesn't blur it: resident
@@ -264,16 +392,21 @@ fn main() {
             "end to end, MQTT 3.1.1, {} B payloads, in-flight window {WINDOW}",
             common::PAYLOAD
         );
-        for (qos, count) in [
-            (QoS::AtMostOnce, 100_000),
-            (QoS::AtLeastOnce, 20_000),
-            (QoS::ExactlyOnce, 20_000),
+        for (part, qos, count) in [
+            ("qos0", QoS::AtMostOnce, 100_000),
+            ("qos1", QoS::AtLeastOnce, 20_000),
+            ("qos2", QoS::ExactlyOnce, 20_000),
         ] {
-            ours(qos, count).await.report("ours", qos);
-            rumqttc_run(qos, count).await.report("rumqttc", qos);
+            if common::wanted(part) {
+                ours(qos, count).await.report("ours", qos);
+                rumqttc_run(qos, count).await.report("rumqttc", qos);
+            }
         }
-        report_latency("ours", latency_ours(2_000).await);
-        report_latency("rumqttc", latency_rumqttc(2_000).await);
+        if common::wanted("latency") {
+            latency(20).await;
+        }
     });
-    report_idle_rss();
+    if common::wanted("idle") {
+        report_idle_rss();
+    }
 }

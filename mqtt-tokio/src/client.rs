@@ -21,9 +21,11 @@ pub(crate) type Reply<T> = oneshot::Sender<Result<T, Error>>;
 
 /// What a [`Client`] asks the connection task to do.
 pub(crate) enum Command {
-    /// `done` gets the outcome, or the session's refusal; `None` for fire and forget.
+    /// `done` gets the outcome, or the session's refusal; `None` for fire and forget. Boxed,
+    /// because a channel reserves room for 32 commands at a time: an idle client's channel
+    /// stays small.
     Publish {
-        publish: Publish,
+        publish: Box<Publish>,
         done: Option<Reply<Published>>,
     },
     Subscribe {
@@ -42,7 +44,7 @@ pub(crate) enum Command {
         reply: Reply<()>,
     },
     Auth {
-        auth: Auth,
+        auth: Box<Auth>,
         reply: Reply<()>,
     },
     Route {
@@ -58,10 +60,10 @@ pub(crate) enum Command {
         username: Option<ByteString>,
         password: Option<Bytes>,
     },
-    SetWill(Option<Will>),
+    SetWill(Option<Box<Will>>),
     Reconnect,
     Disconnect {
-        disconnect: Disconnect,
+        disconnect: Box<Disconnect>,
         reply: Reply<()>,
     },
 }
@@ -209,7 +211,7 @@ impl Client {
     pub async fn start_publish_packet(&self, publish: Publish) -> Result<PendingPublish, Error> {
         let (done, outcome) = oneshot::channel();
         self.send(Command::Publish {
-            publish,
+            publish: Box::new(publish),
             done: Some(done),
         })
         .await?;
@@ -234,7 +236,7 @@ impl Client {
         publish.qos = qos;
         publish.retain = retain;
         self.try_send(Command::Publish {
-            publish,
+            publish: Box::new(publish),
             done: None,
         })
     }
@@ -365,7 +367,11 @@ impl Client {
     ///
     /// [`Error::Usage`], [`Error::Closed`].
     pub async fn auth(&self, auth: Auth) -> Result<(), Error> {
-        self.request(|reply| Command::Auth { auth, reply }).await
+        self.request(|reply| Command::Auth {
+            auth: Box::new(auth),
+            reply,
+        })
+        .await
     }
 
     /// Registers the generic callback for `command` (the seed's `on(command, function)`): it
@@ -429,7 +435,7 @@ impl Client {
     ///
     /// As [`set_credentials`](Self::set_credentials).
     pub fn set_will(&self, will: Option<Will>) -> Result<(), Error> {
-        self.try_send(Command::SetWill(will))
+        self.try_send(Command::SetWill(will.map(Box::new)))
     }
 
     fn try_send(&self, command: Command) -> Result<(), Error> {
@@ -468,8 +474,11 @@ impl Client {
     /// As [`disconnect`](Self::disconnect), and [`Error::Usage`] for a DISCONNECT the session
     /// refuses.
     pub async fn disconnect_with(&self, disconnect: Disconnect) -> Result<(), Error> {
-        self.request(|reply| Command::Disconnect { disconnect, reply })
-            .await
+        self.request(|reply| Command::Disconnect {
+            disconnect: Box::new(disconnect),
+            reply,
+        })
+        .await
     }
 }
 

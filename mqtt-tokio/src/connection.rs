@@ -25,8 +25,9 @@ const MAX_IOVECS: usize = 64;
 /// The most commands handled per wake-up before the socket gets its turn.
 const MAX_BATCH: usize = 256;
 
-/// Bytes the read buffer is grown by before a read.
-const READ_CHUNK: usize = 16 * 1024;
+/// The room offered to the first read of a client, and the most it grows to.
+const MIN_READ_ROOM: usize = 1024;
+const MAX_READ_ROOM: usize = 64 * 1024;
 
 /// The task that owns the session and the socket. Run it with
 /// `tokio::spawn(connection.run())`; [`Client::spawn`] does that for you.
@@ -49,6 +50,11 @@ pub struct Connection {
     io: Option<Halves>,
     out: VecDeque<Bytes>,
     needs_flush: bool,
+    /// Room to offer each read: doubles whenever a read fills it, so an idle client holds a
+    /// small buffer and a busy one reads many packets per system call.
+    read_room: usize,
+    /// Room the pending read was offered.
+    read_offered: usize,
     /// A message waiting for room in a full stream; nothing more is read until it has it.
     stalled: Option<Delivery>,
     closing: Option<Closing>,
@@ -123,6 +129,8 @@ impl Connection {
             io: None,
             out: VecDeque::new(),
             needs_flush: false,
+            read_room: MIN_READ_ROOM,
+            read_offered: 0,
             stalled: None,
             closing: None,
             last_reason: None,
@@ -160,7 +168,13 @@ impl Connection {
     ///
     /// [`Error::Disconnected`] when the connection is lost and automatic reconnection is off;
     /// waiting publishes and requests then fail with the same reason.
-    pub async fn run(mut self) -> Result<(), Error> {
+    pub fn run(self) -> impl Future<Output = Result<(), Error>> + Send {
+        // On the heap, so that the future holds a pointer rather than a copy of the state for
+        // as long as it runs: an idle client's task stays small.
+        Box::new(self).serve()
+    }
+
+    async fn serve(mut self: Box<Self>) -> Result<(), Error> {
         loop {
             if self.io.is_some() {
                 self.drive(false).await;
@@ -204,7 +218,9 @@ impl Connection {
 
     /// Opens the transport and sends CONNECT.
     async fn open(&mut self) -> Result<(), Error> {
-        let io = transport::connect(&self.options).await?;
+        // Boxed: the handshake futures (TLS, WebSocket) are large, and neither the task of an
+        // idle connection nor the caller's future should carry room for them.
+        let io = Box::pin(transport::connect(&self.options)).await?;
         let (reader, writer) = tokio::io::split(io);
         self.io = Some(Halves { reader, writer });
         self.out.clear();
@@ -248,9 +264,10 @@ impl Connection {
             return Wake::Timer;
         };
         let read_buf = self.session.read_buffer();
-        if read_buf.capacity() - read_buf.len() < READ_CHUNK / 4 {
-            read_buf.reserve(READ_CHUNK);
+        if read_buf.capacity() - read_buf.len() < self.read_room / 4 {
+            read_buf.reserve(self.read_room);
         }
+        self.read_offered = read_buf.capacity() - read_buf.len();
         let stalled_sender = self
             .stalled
             .as_ref()
@@ -297,7 +314,12 @@ impl Connection {
                 debug!("MQTT broker closed the connection");
                 self.session.handle_transport_closed(now);
             }
-            Wake::Read(Ok(_)) => self.session.handle_read(now),
+            Wake::Read(Ok(n)) => {
+                if n == self.read_offered {
+                    self.read_room = (self.read_room * 2).min(MAX_READ_ROOM);
+                }
+                self.session.handle_read(now);
+            }
             Wake::Timer | Wake::CloseDeadline => self.session.handle_timeout(now),
             Wake::Command(Some(command)) => {
                 self.handle_command(command);
@@ -458,7 +480,7 @@ impl Connection {
     fn handle_command(&mut self, command: Command) {
         let now = self.now();
         match command {
-            Command::Publish { publish, done } => match self.session.publish(now, publish) {
+            Command::Publish { publish, done } => match self.session.publish(now, *publish) {
                 Ok(id) => {
                     if let Some(done) = done {
                         self.publishes.insert(id, done);
@@ -502,7 +524,7 @@ impl Connection {
                 let _ = reply.send(result.map_err(Error::from));
             }
             Command::Auth { auth, reply } => {
-                let _ = reply.send(self.session.auth(now, auth).map_err(Error::from));
+                let _ = reply.send(self.session.auth(now, *auth).map_err(Error::from));
             }
             Command::Route { filter, sender } => {
                 if self.stalled.is_none() {
@@ -526,7 +548,7 @@ impl Connection {
             Command::SetCredentials { username, password } => {
                 self.session.set_credentials(username, password);
             }
-            Command::SetWill(will) => self.session.set_will(will),
+            Command::SetWill(will) => self.session.set_will(will.map(|w| *w)),
             Command::Reconnect => {
                 self.reconnect_now = true;
                 if self.session.state() != ConnectionState::Disconnected {
@@ -536,7 +558,7 @@ impl Connection {
                 }
             }
             Command::Disconnect { disconnect, reply } => {
-                self.start_closing(disconnect, Some(reply))
+                self.start_closing(*disconnect, Some(reply))
             }
         }
     }
@@ -683,5 +705,26 @@ async fn reserve(sender: Option<mpsc::Sender<Message>>) {
     match sender {
         Some(sender) => drop(sender.reserve().await),
         None => std::future::pending().await,
+    }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle client holds little: the connection task's future keeps its state on the heap
+    /// and has no room for the handshake futures, and commands are small, because a channel
+    /// reserves room for 32 of them at a time.
+    #[test]
+    fn an_idle_client_stays_small() {
+        let command = std::mem::size_of::<Command>();
+        assert!(command <= 96, "a command takes {command} bytes");
+        let (commands, receiver) = mpsc::channel(1);
+        let client = Client::from_parts(commands, 1);
+        let connection = Connection::new(Options::new("127.0.0.1", 1883, "x"), client, receiver);
+        let task = std::mem::size_of_val(&connection.run());
+        assert!(
+            task <= 1024,
+            "the connection task's future takes {task} bytes"
+        );
     }
 }

@@ -31,13 +31,15 @@ pub(crate) async fn connect(options: &Options) -> Result<Box<dyn Io>, Error> {
 
 async fn open(options: &Options) -> Result<Box<dyn Io>, Error> {
     let tcp = tcp(options).await?;
+    // The TLS and WebSocket handshakes are boxed: polled inline, their large state and stack
+    // frames would be paid by every connection, plain TCP included.
     Ok(match options.transport {
         Transport::Tcp => Box::new(tcp),
-        Transport::Tls => Box::new(tls(options, tcp).await?),
-        Transport::WebSocket => Box::new(websocket(options, "ws", tcp).await?),
+        Transport::Tls => Box::new(Box::pin(tls(options, tcp)).await?),
+        Transport::WebSocket => Box::new(Box::pin(websocket(options, "ws", tcp)).await?),
         Transport::SecureWebSocket => {
-            let tls = tls(options, tcp).await?;
-            Box::new(websocket(options, "wss", tls).await?)
+            let tls = Box::pin(tls(options, tcp)).await?;
+            Box::new(Box::pin(websocket(options, "wss", tls)).await?)
         }
     })
 }

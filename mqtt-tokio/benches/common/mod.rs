@@ -47,23 +47,57 @@ impl Tally {
     }
 }
 
+/// CPU time this process has used, as the kernel splits it: running the program (user) and
+/// in system calls on its behalf (system), which for a client on loopback includes much of the
+/// peer's TCP receive path.
+#[derive(Debug, Clone, Copy)]
+pub struct Cpu {
+    pub user: Duration,
+    pub system: Duration,
+}
+
+impl Cpu {
+    pub fn now() -> Cpu {
+        use nix::sys::resource::{UsageWho, getrusage};
+        let usage = getrusage(UsageWho::RUSAGE_SELF).expect("getrusage");
+        let duration = |t: nix::sys::time::TimeVal| {
+            Duration::from_secs(t.tv_sec() as u64) + Duration::from_micros(t.tv_usec() as u64)
+        };
+        Cpu {
+            user: duration(usage.user_time()),
+            system: duration(usage.system_time()),
+        }
+    }
+
+    /// The CPU time used since `start`.
+    pub fn since(start: Cpu) -> Cpu {
+        let now = Cpu::now();
+        Cpu {
+            user: now.user.saturating_sub(start.user),
+            system: now.system.saturating_sub(start.system),
+        }
+    }
+}
+
 /// What one throughput run measured.
 pub struct Run {
     pub messages: u32,
     pub received: u32,
     pub elapsed: Duration,
-    pub cpu: Duration,
+    pub cpu: Cpu,
 }
 
 impl Run {
     pub fn report(&self, client: &str, qos: QoS) {
         let rate = f64::from(self.received) / self.elapsed.as_secs_f64();
-        let cpu_us = self.cpu.as_secs_f64() * 1e6 / f64::from(self.messages);
+        let per_message = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(self.messages);
+        let (user, system) = (per_message(self.cpu.user), per_message(self.cpu.system));
         println!(
-            "{client:<8} {qos:<12?} {:>7} msgs  {:>9.0} msg/s  {:>6.2} us CPU/msg  lost {}",
+            "{client:<8} {qos:<12?} {:>7} msgs  {:>9.0} msg/s  {:>6.2} us CPU/msg \
+             ({user:.2} user + {system:.2} system)  lost {}",
             self.messages,
             rate,
-            cpu_us,
+            user + system,
             self.messages - self.received
         );
     }
@@ -86,14 +120,15 @@ pub fn rumqttc_qos(qos: QoS) -> rumqttc::QoS {
     }
 }
 
-/// Prints the median and 99th percentile of round-trip times.
-pub fn report_latency(client: &str, mut times: Vec<Duration>) {
+/// Prints the median and 99th percentile of round-trip times, after `label`.
+pub fn report_latency(label: &str, mut times: Vec<Duration>) {
     times.sort();
     let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
     println!(
-        "{client:<8} QoS 1 round trip: p50 {:?}  p99 {:?}",
-        at(0.5),
-        at(0.99)
+        "{label}: p50 {:.1} us  p99 {:.1} us  ({} samples)",
+        at(0.5).as_secs_f64() * 1e6,
+        at(0.99).as_secs_f64() * 1e6,
+        times.len()
     );
 }
 
@@ -145,6 +180,16 @@ impl IdleRss {
             self.more.total.saturating_sub(self.first.total) / MORE_IDLE_CLIENTS as u64,
         );
     }
+}
+
+/// Whether the command line asks for `part` of the benchmark: it names it, or names no part.
+/// Cargo's own `--bench` flag is not a part.
+pub fn wanted(part: &str) -> bool {
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    parts.is_empty() || parts.iter().any(|p| p == part)
 }
 
 /// `Some(client)` when this process was started as `--idle-rss CLIENT` by
