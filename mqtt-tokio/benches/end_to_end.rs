@@ -170,28 +170,12 @@ async fn latency(rounds: usize) {
     let mut rumqttc_spawned = RumqttcSpawned::connect().await;
     let topic = support::topic("rtt");
     let mut times: [Vec<Duration>; 4] = Default::default();
-    let only: usize = std::env::var("LAT_ONLY")
-        .map(|v| v.parse().unwrap())
-        .unwrap_or(9);
     for _ in 0..rounds {
-        if only == 9 || only == 0 {
-            times[0].extend(ours_inline.measure(&topic).await);
-        }
-        if only == 9 || only == 1 {
-            times[1].extend(measure_ours(&ours_spawned, &topic).await);
-        }
-        if only == 9 || only == 2 {
-            times[2].extend(rumqttc_inline.measure(&topic).await);
-        }
-        if only == 9 || only == 3 {
-            times[3].extend(rumqttc_spawned.measure(&topic).await);
-        }
+        times[0].extend(ours_inline.measure(&topic).await);
+        times[1].extend(measure_ours(&ours_spawned, &topic).await);
+        times[2].extend(rumqttc_inline.measure(&topic).await);
+        times[3].extend(rumqttc_spawned.measure(&topic).await);
     }
-    times.iter_mut().for_each(|t| {
-        if t.is_empty() {
-            t.push(Duration::ZERO)
-        }
-    });
     let [a, b, c, d] = times;
     report_latency("ours     QoS 1 round trip, driver in the measuring task", a);
     report_latency("ours     QoS 1 round trip, driver in its own task", b);
