@@ -23,7 +23,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::{
-    Cpu, IdleRss, MORE_IDLE_CLIENTS, Rss, Run, Tally, WINDOW, payload, report_idle_rss,
+    Cpu, IdleRss, MORE_IDLE_CLIENTS, ROUNDS, Rss, Run, Tally, WINDOW, payload, report_idle_rss,
     report_latency, rumqttc_qos,
 };
 use mqtt_blocking::{Client, Config, ConnectOptions, QoS, Version};
@@ -260,8 +260,13 @@ fn main() {
         ("qos2", QoS::ExactlyOnce, 20_000),
     ] {
         if common::wanted(part) {
-            ours(qos, count).report("ours", qos);
-            rumqttc_run(qos, count).report("rumqttc", qos);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for _ in 0..ROUNDS {
+                a.push(ours(qos, count));
+                b.push(rumqttc_run(qos, count));
+            }
+            Run::report("ours", qos, &mut a);
+            Run::report("rumqttc", qos, &mut b);
         }
     }
     if common::wanted("latency") {

@@ -20,7 +20,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use common::{
-    Cpu, IdleRss, MORE_IDLE_CLIENTS, Rss, Run, Tally, WINDOW, payload, report_idle_rss,
+    Cpu, IdleRss, MORE_IDLE_CLIENTS, ROUNDS, Rss, Run, Tally, WINDOW, payload, report_idle_rss,
     report_latency, rumqttc_qos,
 };
 use mqtt_tokio::{Client, QoS, Version};
@@ -382,8 +382,13 @@ fn main() {
             ("qos2", QoS::ExactlyOnce, 20_000),
         ] {
             if common::wanted(part) {
-                ours(qos, count).await.report("ours", qos);
-                rumqttc_run(qos, count).await.report("rumqttc", qos);
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                for _ in 0..ROUNDS {
+                    a.push(ours(qos, count).await);
+                    b.push(rumqttc_run(qos, count).await);
+                }
+                Run::report("ours", qos, &mut a);
+                Run::report("rumqttc", qos, &mut b);
             }
         }
         if common::wanted("latency") {

@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 
 use crate::client::{Client, Command, Message, Reply};
 use crate::error::Error;
-use crate::options::Options;
+use crate::options::{Options, Transport};
 use crate::transport::{self, Io};
 
 /// The most buffers handed to one vectored write.
@@ -293,7 +293,8 @@ impl Connection {
         match wake {
             Wake::Wrote(Ok(0)) => self.transport_failed(io::ErrorKind::WriteZero.into()),
             Wake::Wrote(Ok(mut n)) => {
-                self.needs_flush = true;
+                // A plain TCP socket has nothing to flush; TLS and WebSocket buffer.
+                self.needs_flush = self.options.transport != Transport::Tcp;
                 while n > 0 {
                     let Some(front) = self.out.front_mut() else {
                         break;

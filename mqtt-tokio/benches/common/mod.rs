@@ -87,18 +87,35 @@ pub struct Run {
     pub cpu: Cpu,
 }
 
+/// Throughput runs per client and QoS; the clients take turns and the medians are reported.
+pub const ROUNDS: usize = 5;
+
 impl Run {
-    pub fn report(&self, client: &str, qos: QoS) {
-        let rate = f64::from(self.received) / self.elapsed.as_secs_f64();
-        let per_message = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(self.messages);
-        let (user, system) = (per_message(self.cpu.user), per_message(self.cpu.system));
+    fn rate(&self) -> f64 {
+        f64::from(self.received) / self.elapsed.as_secs_f64()
+    }
+
+    fn cpu_per_message(&self) -> f64 {
+        (self.cpu.user + self.cpu.system).as_secs_f64() * 1e6 / f64::from(self.messages)
+    }
+
+    /// Prints the median rate and the median CPU time per message of `runs` (with that run's
+    /// split into user and system time), and every message lost in any of them.
+    pub fn report(client: &str, qos: QoS, runs: &mut [Run]) {
+        let messages = runs[0].messages;
+        let lost: u32 = runs.iter().map(|r| r.messages - r.received).sum();
+        runs.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+        let rate = runs[runs.len() / 2].rate();
+        runs.sort_by(|a, b| a.cpu_per_message().total_cmp(&b.cpu_per_message()));
+        let median = &runs[runs.len() / 2];
+        let per_message = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(messages);
         println!(
-            "{client:<8} {qos:<12?} {:>7} msgs  {:>9.0} msg/s  {:>6.2} us CPU/msg \
-             ({user:.2} user + {system:.2} system)  lost {}",
-            self.messages,
-            rate,
-            user + system,
-            self.messages - self.received
+            "{client:<8} {qos:<12?} {messages:>7} msgs  {rate:>9.0} msg/s  {:>6.2} us CPU/msg \
+             ({:.2} user + {:.2} system)  lost {lost}  (medians of {})",
+            median.cpu_per_message(),
+            per_message(median.cpu.user),
+            per_message(median.cpu.system),
+            runs.len(),
         );
     }
 }
