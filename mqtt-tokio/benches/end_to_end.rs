@@ -187,17 +187,25 @@ async fn latency(rounds: usize) {
 /// Round trips per client and round in [`latency`].
 const LATENCY_SAMPLES: usize = 250;
 
-async fn measure_ours(client: &Client, topic: &str) -> Vec<Duration> {
+/// Times [`LATENCY_SAMPLES`] round trips, one after the other.
+async fn time_round_trips(mut round_trip: impl AsyncFnMut(u32)) -> Vec<Duration> {
     let mut times = Vec::with_capacity(LATENCY_SAMPLES);
-    for n in 0..LATENCY_SAMPLES {
+    for n in 0..LATENCY_SAMPLES as u32 {
         let start = Instant::now();
-        client
-            .publish(topic, payload(n as u32), QoS::AtLeastOnce, false)
-            .await
-            .expect("acknowledged");
+        round_trip(n).await;
         times.push(start.elapsed());
     }
     times
+}
+
+async fn measure_ours(client: &Client, topic: &str) -> Vec<Duration> {
+    time_round_trips(async |n| {
+        client
+            .publish(topic, payload(n), QoS::AtLeastOnce, false)
+            .await
+            .expect("acknowledged");
+    })
+    .await
 }
 
 /// Our client with its connection future polled by the measuring task (`select!`).
@@ -224,8 +232,11 @@ impl OursInline {
     }
 }
 
-fn rumqttc_publish(n: usize) -> (rumqttc::QoS, bool, Vec<u8>) {
-    (rumqttc::QoS::AtLeastOnce, false, payload(n as u32))
+async fn rumqttc_publish(client: &rumqttc::AsyncClient, topic: &str, n: u32) {
+    client
+        .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload(n))
+        .await
+        .expect("queued");
 }
 
 /// rumqttc with its event loop polled by the measuring task.
@@ -249,23 +260,16 @@ impl RumqttcInline {
 
     async fn measure(&mut self, topic: &str) -> Vec<Duration> {
         use rumqttc::{Event, Packet};
-        let mut times = Vec::with_capacity(LATENCY_SAMPLES);
-        for n in 0..LATENCY_SAMPLES {
-            let start = Instant::now();
-            let (qos, retain, payload) = rumqttc_publish(n);
-            self.client
-                .publish(topic, qos, retain, payload)
-                .await
-                .expect("queued");
+        time_round_trips(async |n| {
+            rumqttc_publish(&self.client, topic, n).await;
             loop {
                 let event = self.eventloop.poll().await.expect("running");
                 if let Event::Incoming(Packet::PubAck(_)) = event {
                     break;
                 }
             }
-            times.push(start.elapsed());
-        }
-        times
+        })
+        .await
     }
 }
 
@@ -296,18 +300,11 @@ impl RumqttcSpawned {
     }
 
     async fn measure(&mut self, topic: &str) -> Vec<Duration> {
-        let mut times = Vec::with_capacity(LATENCY_SAMPLES);
-        for n in 0..LATENCY_SAMPLES {
-            let start = Instant::now();
-            let (qos, retain, payload) = rumqttc_publish(n);
-            self.client
-                .publish(topic, qos, retain, payload)
-                .await
-                .expect("queued");
+        time_round_trips(async |n| {
+            rumqttc_publish(&self.client, topic, n).await;
             self.acks.recv().await.expect("acknowledged");
-            times.push(start.elapsed());
-        }
-        times
+        })
+        .await
     }
 }
 

@@ -708,6 +708,7 @@ async fn reserve(sender: Option<mpsc::Sender<Message>>) {
         None => std::future::pending().await,
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
