@@ -95,8 +95,13 @@ impl Run {
         f64::from(self.received) / self.elapsed.as_secs_f64()
     }
 
+    /// `time` spread over this run's messages, in microseconds.
+    fn per_message(&self, time: Duration) -> f64 {
+        time.as_secs_f64() * 1e6 / f64::from(self.messages)
+    }
+
     fn cpu_per_message(&self) -> f64 {
-        (self.cpu.user + self.cpu.system).as_secs_f64() * 1e6 / f64::from(self.messages)
+        self.per_message(self.cpu.user + self.cpu.system)
     }
 
     /// Prints the median rate and the median CPU time per message of `runs` (with that run's
@@ -108,13 +113,12 @@ impl Run {
         let rate = runs[runs.len() / 2].rate();
         runs.sort_by(|a, b| a.cpu_per_message().total_cmp(&b.cpu_per_message()));
         let median = &runs[runs.len() / 2];
-        let per_message = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(messages);
         println!(
             "{client:<8} {qos:<12?} {messages:>7} msgs  {rate:>9.0} msg/s  {:>6.2} us CPU/msg \
              ({:.2} user + {:.2} system)  lost {lost}  (medians of {})",
             median.cpu_per_message(),
-            per_message(median.cpu.user),
-            per_message(median.cpu.system),
+            median.per_message(median.cpu.user),
+            median.per_message(median.cpu.system),
             runs.len(),
         );
     }
