@@ -66,7 +66,9 @@ pub struct Config {
     pub qos2_delivery: Qos2Delivery,
     /// What happens to unfinished work when the server has no session for the client.
     pub session_lost: SessionLostPolicy,
-    /// Subscribe again to the remembered subscriptions when the server has no session.
+    /// Subscribe again to the remembered subscriptions when the server has no session (on by
+    /// default): a reconnection to a broker that lost the session (a clean start, an expired
+    /// or a restarted broker) restores them before any queued publish goes out.
     pub resubscribe: bool,
     /// Use Topic Aliases for outbound publishes, within the server's Topic Alias Maximum.
     pub outbound_topic_aliases: bool,
@@ -78,7 +80,8 @@ pub struct Config {
 impl Config {
     /// A configuration with the defaults: clean start, 60 s keep alive, a window of 20
     /// in-flight publishes, a queue of 10,000, automatic acknowledgement, QoS 2 delivered on
-    /// PUBLISH, unfinished publishes resent when the session is lost.
+    /// PUBLISH, unfinished publishes resent and subscriptions restored when the session is
+    /// lost.
     pub fn new(client_id: impl Into<ByteString>, version: Version) -> Config {
         Config {
             version,
@@ -98,7 +101,7 @@ impl Config {
             ack_mode: AckMode::Automatic,
             qos2_delivery: Qos2Delivery::OnPublish,
             session_lost: SessionLostPolicy::Resend,
-            resubscribe: false,
+            resubscribe: true,
             outbound_topic_aliases: false,
             packet_events: false,
         }

@@ -80,6 +80,14 @@ pub enum Event {
         /// Why.
         reason: FailReason,
     },
+    /// The server had no session for the client and the session subscribes again to the
+    /// subscriptions it remembered ([`Config::resubscribe`](crate::Config::resubscribe)): one
+    /// event per SUBSCRIBE, whose outcome comes as [`Event::Subscribed`] or
+    /// [`Event::RequestFailed`] under the same id.
+    Resubscribing(Resubscribing),
+    /// The server had no session for the client, and these subscriptions, which it had
+    /// confirmed, are gone: [`Config::resubscribe`](crate::Config::resubscribe) is off.
+    SubscriptionsLost(Vec<mqtt_proto::TopicFilter>),
     /// The server sent an AUTH packet in an enhanced authentication exchange; answer with
     /// [`Session::auth`](crate::Session::auth).
     Auth(Auth),
@@ -116,6 +124,9 @@ pub struct Received {
     pub message: Option<Publish>,
     /// The packet identifier, for every packet that has one.
     pub packet_id: Option<PacketId>,
+    /// For PUBACK, PUBREC and PUBCOMP of the client's own publish: the handle
+    /// [`Session::publish`](crate::Session::publish) returned for it, the seed API's `mid`.
+    pub mid: Option<PublishId>,
     /// The reason codes: one for PUBACK to PUBCOMP, one per filter for SUBACK and UNSUBACK.
     pub reason_codes: Vec<ReasonCode>,
 }
@@ -209,6 +220,8 @@ pub enum FailReason {
     PacketTooLarge,
     /// Its QoS or retain flag is not supported by the server, learnt after it was queued.
     NotSupported,
+    /// A QoS 0 message: the connection ended before it was written to the transport.
+    ConnectionLost,
 }
 
 /// The server's answer to a SUBSCRIBE.
@@ -222,6 +235,15 @@ pub struct Subscribed {
     pub reason_codes: Vec<ReasonCode>,
     /// The SUBACK's MQTT 5.0 properties.
     pub properties: AckProperties,
+}
+
+/// A SUBSCRIBE the session sent on its own, to restore subscriptions the server lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resubscribing {
+    /// The request, as later [`Event::Subscribed`] and [`Event::RequestFailed`] name it.
+    pub id: RequestId,
+    /// Its topic filters, in order: the SUBACK's reason codes follow this order.
+    pub filters: Vec<mqtt_proto::TopicFilter>,
 }
 
 /// The server's answer to an UNSUBSCRIBE.
@@ -353,6 +375,9 @@ impl core::fmt::Display for FailReason {
                 f.write_str("larger than the server's maximum packet size")
             }
             FailReason::NotSupported => f.write_str("its QoS or retain flag is not supported"),
+            FailReason::ConnectionLost => {
+                f.write_str("the connection ended before the message was written")
+            }
         }
     }
 }

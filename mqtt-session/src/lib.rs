@@ -63,7 +63,8 @@ pub use config::{AckMode, Config, Qos2Delivery, SessionLostPolicy};
 pub use error::UsageError;
 pub use event::{
     AckToken, Command, Connected, DisconnectReason, Event, FailReason, Message, ProtocolError,
-    PublishFailed, PublishId, Published, Received, RequestId, Subscribed, Unsubscribed,
+    PublishFailed, PublishId, Published, Received, RequestId, Resubscribing, Subscribed,
+    Unsubscribed,
 };
 pub use mqtt_proto::{self as proto, Version};
 pub use router::{Callback, Condition, Router};

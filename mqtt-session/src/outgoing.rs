@@ -145,6 +145,15 @@ impl Outgoing {
         self.inflight.iter().position(|e| e.packet_id == packet_id)
     }
 
+    /// The handle of the publish in flight under `packet_id`, if that is a publish.
+    pub(crate) fn publish_id(&self, packet_id: PacketId) -> Option<PublishId> {
+        let entry = self.inflight.get(self.position(packet_id)?)?;
+        match entry.kind {
+            InflightKind::Publish { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
     pub(crate) fn get_mut(&mut self, packet_id: PacketId) -> Option<&mut Inflight> {
         let index = self.position(packet_id)?;
         self.inflight.get_mut(index)

@@ -45,7 +45,7 @@ struct Table<C> {
 /// let mut router: Router<Vec<String>> = Router::new();
 /// router.on_if(Command::Publish, |_log, _data| println!("cool!"), is_cool, 0);
 /// router.on(Command::Publish, |_log, _data| println!("not cool"));
-/// # let data = Received { command: Command::PingResp, message: None, packet_id: None, reason_codes: vec![] };
+/// # let data = Received { command: Command::PingResp, message: None, packet_id: None, mid: None, reason_codes: vec![] };
 /// # assert!(!router.dispatch(&Vec::new(), &data));
 /// ```
 pub struct Router<C> {
@@ -96,6 +96,12 @@ impl<C> Router<C> {
         );
     }
 
+    /// Whether any callback is registered for `command`.
+    pub fn handles(&self, command: Command) -> bool {
+        let table = &self.tables[command.index()];
+        table.generic.is_some() || !table.conditional.is_empty()
+    }
+
     /// Removes every callback for `command`.
     pub fn clear(&mut self, command: Command) {
         let table = &mut self.tables[command.index()];
@@ -144,6 +150,7 @@ mod tests {
             command,
             message: None,
             packet_id: mqtt_proto::PacketId::new(packet_id),
+            mid: None,
             reason_codes: vec![],
         }
     }

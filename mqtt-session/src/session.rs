@@ -18,7 +18,8 @@ use crate::config::{AckMode, Config, Qos2Delivery, SessionLostPolicy};
 use crate::error::UsageError;
 use crate::event::{
     AckToken, Command, Connected, DisconnectReason, Event, FailReason, Message, ProtocolError,
-    PublishFailed, PublishId, Published, Received, RequestId, Subscribed, Unsubscribed,
+    PublishFailed, PublishId, Published, Received, RequestId, Resubscribing, Subscribed,
+    Unsubscribed,
 };
 use crate::incoming::{Incoming, OwedAck, Qos2};
 use crate::outgoing::{Inflight, InflightKind, Outgoing, Queued, needs_window};
@@ -703,6 +704,22 @@ impl<S: Store> Session<S> {
         if self.state == ConnectionState::Disconnected {
             return Err(UsageError::NotConnected);
         }
+        self.check_disconnect(&disconnect)?;
+        let mut packet = Packet::Disconnect(disconnect);
+        self.fit_to_server(&mut packet);
+        self.transmit.packet(self.config.version, &packet)?;
+        self.sent(now);
+        self.close(DisconnectReason::Requested);
+        Ok(())
+    }
+
+    /// Checks a DISCONNECT as [`disconnect`](Self::disconnect) would, without sending it: for
+    /// callers that accept a disconnect now and send it later.
+    ///
+    /// # Errors
+    ///
+    /// As [`disconnect`](Self::disconnect), but for [`UsageError::NotConnected`].
+    pub fn check_disconnect(&self, disconnect: &Disconnect) -> Result<(), UsageError> {
         let connect_expiry = self.config.connect_properties.session_expiry_interval;
         if matches!(connect_expiry, None | Some(0))
             && matches!(disconnect.properties.session_expiry_interval, Some(e) if e != 0)
@@ -717,12 +734,12 @@ impl<S: Store> Session<S> {
             let code = disconnect.reason_code;
             return Err(UsageError::Encode(EncodeError::InvalidReasonCode(code)));
         }
-        let mut packet = Packet::Disconnect(disconnect);
-        self.fit_to_server(&mut packet);
-        self.transmit.packet(self.config.version, &packet)?;
-        self.sent(now);
-        self.close(DisconnectReason::Requested);
-        Ok(())
+        let version = self.config.version;
+        let packet = Packet::Disconnect(disconnect.clone());
+        match packet.encode(version, &mut &mut [0u8; 0][..]) {
+            Ok(()) | Err(EncodeError::BufferTooSmall { .. }) => Ok(()),
+            Err(e) => Err(UsageError::Encode(e)),
+        }
     }
 
     // ---- inbound packets ----------------------------------------------------------------
@@ -1077,7 +1094,11 @@ impl<S: Store> Session<S> {
         }) = self.outgoing.remove(suback.packet_id)
         {
             for (s, code) in packet.subscriptions.into_iter().zip(&suback.reason_codes) {
-                if let Some(qos) = QoS::from_u8(code.0) {
+                if code.is_error() {
+                    // Not made, or not made again after the session was lost: not restored
+                    // after the next loss either.
+                    self.subscriptions.remove(&s.filter);
+                } else if let Some(qos) = QoS::from_u8(code.0) {
                     let options = SubscriptionOptions { qos, ..s.options };
                     let identifier = packet.properties.subscription_identifier;
                     self.subscriptions.insert(
@@ -1617,8 +1638,11 @@ impl<S: Store> Session<S> {
         }
         if self.config.resubscribe {
             self.resubscribe(now);
-        } else {
-            self.subscriptions.clear();
+        } else if !self.subscriptions.is_empty() {
+            let lost = core::mem::take(&mut self.subscriptions)
+                .into_keys()
+                .collect();
+            self.events.push_back(Event::SubscriptionsLost(lost));
         }
     }
 
@@ -1649,7 +1673,11 @@ impl<S: Store> Session<S> {
             };
             // Already accepted once; a failure here (identifiers exhausted) leaves the
             // subscriptions remembered for the next attempt.
-            let _ = self.subscribe(now, subscriptions, properties);
+            let filters = subscriptions.iter().map(|s| s.filter.clone()).collect();
+            if let Ok(id) = self.subscribe(now, subscriptions, properties) {
+                self.events
+                    .push_back(Event::Resubscribing(Resubscribing { id, filters }));
+            }
         }
     }
 
@@ -1724,10 +1752,17 @@ impl<S: Store> Session<S> {
         // Built only when asked for: the reason codes are copied into a `Vec` here, not by
         // every caller on the path of every acknowledgement.
         if self.config.packet_events {
+            let mid = match command {
+                Command::PubAck | Command::PubRec | Command::PubComp => {
+                    packet_id.and_then(|p| self.outgoing.publish_id(p))
+                }
+                _ => None,
+            };
             self.events.push_back(Event::Received(Received {
                 command,
                 message,
                 packet_id,
+                mid,
                 reason_codes: reason_codes.to_vec(),
             }));
         }

@@ -240,6 +240,7 @@ fn resubscribe(mode: Mode) {
         h.inject(suback(1, &[1, 0x80]));
         h.skip();
         reconnect(&mut h, ConnAck::default());
+        let a = TopicFilter::new("a/+").unwrap();
         if on {
             assert_eq!(
                 h.sent(),
@@ -249,9 +250,27 @@ fn resubscribe(mode: Mode) {
                 ))]
             );
             assert_eq!(h.session.subscriptions().len(), 1);
+            // The event names the request and its filters, so that its SUBACK can be read.
+            let resubscribing = h.events().into_iter().find_map(|e| match e {
+                Event::Resubscribing(r) => Some(r.clone()),
+                _ => None,
+            });
+            let resubscribing = resubscribing.expect("a Resubscribing event");
+            assert_eq!(resubscribing.filters, std::slice::from_ref(&a));
+            // Refused this time: not remembered for the next loss either.
+            h.inject(suback(2, &[0x80]));
+            assert!(matches!(
+                h.events().as_slice(),
+                [Event::Subscribed(s)] if s.id == resubscribing.id
+            ));
+            assert!(h.session.subscriptions().is_empty());
         } else {
             assert!(h.sent().is_empty());
             assert!(h.session.subscriptions().is_empty());
+            assert!(
+                h.events().contains(&&Event::SubscriptionsLost(vec![a])),
+                "the lost subscriptions are named"
+            );
         }
     }
 }

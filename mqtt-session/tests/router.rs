@@ -122,8 +122,8 @@ fn publish_qos2_on_pubrel(mode: Mode) {
 /// packet ids and reason codes.
 fn acks_and_pingresp(mode: Mode) {
     let mut h = packet_events(mode, Qos2Delivery::OnPublish);
-    h.cmd(|s, now| s.publish(now, msg("t", "1", 1))).unwrap();
-    h.cmd(|s, now| s.publish(now, msg("t", "2", 2))).unwrap();
+    let first = h.cmd(|s, now| s.publish(now, msg("t", "1", 1))).unwrap();
+    let second = h.cmd(|s, now| s.publish(now, msg("t", "2", 2))).unwrap();
     h.cmd(|s, now| s.subscribe(now, subscriptions(&["a", "b"], 1), Default::default()))
         .unwrap();
     h.skip();
@@ -132,26 +132,32 @@ fn acks_and_pingresp(mode: Mode) {
     h.inject(pubcomp(2));
     h.inject(suback(3, &[1, 0x80]));
     h.inject(Packet::PingResp);
-    let received: Vec<(Command, Option<u16>, Vec<u8>)> = h
+    h.inject(puback(9));
+    type Seen = (Command, Option<u16>, Option<PublishId>, Vec<u8>);
+    let received: Vec<Seen> = h
         .events()
         .into_iter()
         .filter_map(|e| match e {
             Event::Received(d) => Some((
                 d.command,
                 d.packet_id.map(PacketId::get),
+                d.mid,
                 d.reason_codes.iter().map(|c| c.0).collect(),
             )),
             _ => None,
         })
         .collect();
+    // The acknowledgements of a publish name it by the id `publish` returned (the seed's
+    // `mid`); one for an unknown packet id names none.
     assert_eq!(
         received,
         [
-            (Command::PubAck, Some(1), vec![0]),
-            (Command::PubRec, Some(2), vec![0]),
-            (Command::PubComp, Some(2), vec![0]),
-            (Command::SubAck, Some(3), vec![1, 0x80]),
-            (Command::PingResp, None, vec![]),
+            (Command::PubAck, Some(1), Some(first), vec![0]),
+            (Command::PubRec, Some(2), Some(second), vec![0]),
+            (Command::PubComp, Some(2), Some(second), vec![0]),
+            (Command::SubAck, Some(3), None, vec![1, 0x80]),
+            (Command::PingResp, None, None, vec![]),
+            (Command::PubAck, Some(9), None, vec![0]),
         ]
     );
 }
