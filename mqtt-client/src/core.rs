@@ -30,6 +30,10 @@ use crate::streams::{DeliveryKey, Source, StreamId, Streams};
 /// against a broker that ignores it (a client can't state a Receive Maximum in MQTT 3.1.1).
 const MAX_WAITING: usize = u16::MAX as usize;
 
+/// Bytes handed to the transport and not yet written, beyond which
+/// [`Core::poll_publish_room`] asks publishers to wait.
+const MAX_UNWRITTEN: u64 = 256 * 1024;
+
 /// Answers the broker's AUTH packets in MQTT 5.0 enhanced authentication: given its AUTH,
 /// returns the AUTH to send back, or `None` to send nothing.
 pub type AuthHandler = Box<dyn FnMut(&Auth) -> Option<Auth> + Send>;
@@ -191,6 +195,8 @@ pub struct Core<C> {
     fatal: Option<End>,
     stopped: Option<Result<(), End>>,
     stop_waiters: Vec<Waker>,
+    /// Publishers waiting for room: [`poll_publish_room`](Self::poll_publish_room).
+    room_waiters: Vec<Waker>,
     last_reason: Option<DisconnectReason>,
     transport_error: Option<String>,
 
@@ -264,6 +270,7 @@ impl<C: 'static> Core<C> {
             fatal: None,
             stopped: None,
             stop_waiters: Vec::new(),
+            room_waiters: Vec::new(),
             last_reason: None,
             transport_error: None,
             out: VecDeque::new(),
@@ -490,6 +497,7 @@ impl<C: 'static> Core<C> {
                 self.publishes.complete(published.id, Ok(published));
             }
         }
+        self.wake_room_waiters();
     }
 
     /// Time passed: keep alive, timeouts, and a disconnect that waited long enough.
@@ -660,6 +668,37 @@ impl<C: 'static> Core<C> {
                 Err(e) => Err(e),
             })
         })
+    }
+
+    /// `Ready` when a publish may go ahead without the client buffering more than it should:
+    /// the transport has taken all but 256 KiB of what was handed to it, and the session's
+    /// queue has room. Otherwise registers `waker`, woken when there is room. A publisher that
+    /// waits here before [`publish`](Self::publish) keeps memory bounded however fast it
+    /// publishes. `Ready` too once the client has stopped (the publish then says so).
+    pub fn poll_publish_room(&mut self, waker: Option<&Waker>) -> Poll<()> {
+        if self.has_room() {
+            return Poll::Ready(());
+        }
+        if let Some(waker) = waker
+            && !self.room_waiters.iter().any(|w| w.will_wake(waker))
+        {
+            self.room_waiters.push(waker.clone());
+        }
+        Poll::Pending
+    }
+
+    fn has_room(&self) -> bool {
+        self.stopped.is_some()
+            || (self.queued.saturating_sub(self.written) < MAX_UNWRITTEN
+                && self.session.publishes_queued() < self.session.config().max_queued)
+    }
+
+    fn wake_room_waiters(&mut self) {
+        if !self.room_waiters.is_empty() && self.has_room() {
+            for waker in self.room_waiters.drain(..) {
+                waker.wake();
+            }
+        }
     }
 
     /// Nobody waits for publish `id` any more (an awaited publish was dropped).
@@ -1048,6 +1087,7 @@ impl<C: 'static> Core<C> {
         self.drain_session(now);
         self.progress_closing(now);
         self.drain_session(now);
+        self.wake_room_waiters();
     }
 
     /// After a command from a handle: as an input, then wake the driver.
@@ -1404,7 +1444,11 @@ impl<C: 'static> Core<C> {
                 waker.wake();
             }
         }
-        for waker in self.stop_waiters.drain(..) {
+        for waker in self
+            .stop_waiters
+            .drain(..)
+            .chain(self.room_waiters.drain(..))
+        {
             waker.wake();
         }
         self.wake_driver();

@@ -30,14 +30,17 @@ async fn ours(qos: QoS, messages: u32) -> Run {
     let topic = support::topic("bench");
     let mut options = broker.options(Version::V311, &support::client_id("bench-sub"));
     options.stream_capacity = 4096;
-    let subscriber = Client::spawn(options).await.expect("subscriber connects");
+    // Lossless at QoS 0 too, as rumqttc's event loop is: the broker holds what the subscriber
+    // can't take yet.
+    options.overflow = mqtt_tokio::Overflow::StopReading;
+    let (subscriber, _) = Client::spawn(options).await.expect("subscriber connects");
     let mut stream = subscriber
         .subscription(&topic, qos)
         .await
         .expect("subscribe");
     let mut options = broker.options(Version::V311, &support::client_id("bench-pub"));
     options.session.max_queued = messages as usize;
-    let publisher = Client::spawn(options).await.expect("publisher connects");
+    let (publisher, _) = Client::spawn(options).await.expect("publisher connects");
 
     let (start, cpu) = (Instant::now(), Cpu::now());
     let receiver = tokio::spawn(async move {
@@ -162,7 +165,7 @@ async fn rumqttc_run(qos: QoS, messages: u32) -> Run {
 /// that drift in the machine or the broker touches them all alike.
 async fn latency(rounds: usize) {
     let mut ours_inline = OursInline::connect().await;
-    let ours_spawned =
+    let (ours_spawned, _) =
         Client::spawn(support::broker().options(Version::V311, &support::client_id("bench-rtt-s")))
             .await
             .expect("connects");
@@ -217,7 +220,7 @@ struct OursInline {
 impl OursInline {
     async fn connect() -> OursInline {
         let options = support::broker().options(Version::V311, &support::client_id("bench-rtt"));
-        let (client, connection) = Client::connect(options).await.expect("connects");
+        let (client, _, connection) = Client::connect(options).await.expect("connects");
         OursInline {
             client,
             connection: Box::pin(connection.run()),

@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "connecting to {}:{} ({})",
         options.host, options.port, options.session.version
     );
-    let client = Client::spawn(options).await?;
+    let (client, _) = Client::spawn(options).await?;
 
     // A stream of the messages that match one subscription.
     let mut greetings = client

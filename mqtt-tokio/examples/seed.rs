@@ -1,5 +1,5 @@
 //! The seed's example (the Zerynth `mqtt.Client` documentation) written with mqtt-tokio:
-//! retry the connection, subscribe to `cool/channel`, a conditional callback for messages on
+//! retry the first connection, subscribe to `cool/channel`, a conditional callback for messages on
 //! topic `cool`, and a generic callback for everything else.
 //!
 //! ```sh
@@ -38,26 +38,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => support::broker().options(Version::V311, "myId"),
     };
 
-    // for retry in range(10): try: connect ... except: print("connecting...")
-    let mut client = None;
-    for _ in 0..10 {
-        match Client::spawn(options.clone()).await {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
-            Err(e) => {
-                println!("connecting... ({e})");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-    let client = client.ok_or("could not connect")?;
+    // The seed retries `connect` in a loop (`for retry in range(10)`); here the client retries
+    // the first connection itself, with its backoff, and `spawn` returns at once.
+    let mut options = options;
+    options.retry_first_connect = true;
+    let (client, _default) = Client::spawn(options).await?;
+    let mut events = client.events();
+    println!("first event: {:?}", events.recv().await);
 
-    client
-        .on_if(Command::Publish, print_cool_stuff, is_cool, 0)
-        .await?;
-    client.on(Command::Publish, print_generic_stuff).await?;
+    client.on_if(Command::Publish, print_cool_stuff, is_cool, 0);
+    client.on(Command::Publish, print_generic_stuff);
     client
         .subscribe(&[
             ("cool/channel", QoS::AtLeastOnce),

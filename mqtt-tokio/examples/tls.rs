@@ -35,7 +35,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => return Err("usage: tls [URL CA.pem [CLIENT.pem CLIENT.key]]".into()),
     };
-    let client = Client::spawn(options).await?;
+    let (client, _) = Client::spawn(options).await?;
     let published = client
         .publish(
             "tls/hello",

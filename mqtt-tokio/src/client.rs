@@ -1,84 +1,84 @@
-//! The [`Client`] handle and what it hands out.
+//! The [`Client`] handle and what it hands out: message and event streams, pending publishes.
 
-use std::future::{Future, IntoFuture};
+use std::future::{Future, IntoFuture, poll_fn};
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use mqtt_proto::{
-    Auth, ByteString, Disconnect, Publish, PublishProperties, QoS, ReasonCode, SubscribeProperties,
-    Subscription, TopicFilter, TopicName, UnsubscribeProperties, Will,
+use mqtt_client::{
+    ClientEvent, CommandError, Core, EventsId, Failure, Interest, Message, StreamEnd, StreamId,
 };
-use mqtt_session::{AckToken, Command as PacketCommand, Published, Received};
-use tokio::sync::{mpsc, oneshot};
+use mqtt_proto::{
+    Auth, ByteString, Disconnect, Publish, QoS, ReasonCode, SubscribeProperties, Subscription,
+    TopicFilter, TopicName, UnsubscribeProperties, Will,
+};
+use mqtt_session::{
+    Command as PacketCommand, Instant, PublishId, Published, Received, RequestId, Subscribed,
+    Unsubscribed,
+};
 
 use crate::connection::Connection;
 use crate::error::Error;
 use crate::options::Options;
 
-/// A reply from the connection task.
-pub(crate) type Reply<T> = oneshot::Sender<Result<T, Error>>;
-
-/// What a [`Client`] asks the connection task to do.
-pub(crate) enum Command {
-    /// `done` gets the outcome, or the session's refusal; `None` for fire and forget. Boxed,
-    /// because a channel reserves room for 32 commands at a time: an idle client's channel
-    /// stays small.
-    Publish {
-        publish: Box<Publish>,
-        done: Option<Reply<Published>>,
-    },
-    Subscribe {
-        subscriptions: Vec<Subscription>,
-        properties: SubscribeProperties,
-        reply: Reply<mqtt_session::Subscribed>,
-    },
-    Unsubscribe {
-        filters: Vec<TopicFilter>,
-        properties: UnsubscribeProperties,
-        reply: Reply<mqtt_session::Unsubscribed>,
-    },
-    Ack {
-        token: AckToken,
-        reason_code: ReasonCode,
-        reply: Reply<()>,
-    },
-    Auth {
-        auth: Box<Auth>,
-        reply: Reply<()>,
-    },
-    Route {
-        filter: Option<TopicFilter>,
-        sender: mpsc::Sender<Message>,
-    },
-    On {
-        command: PacketCommand,
-        callback: mqtt_session::Callback<Client>,
-        condition: Option<(mqtt_session::Condition, i32)>,
-    },
-    SetCredentials {
-        username: Option<ByteString>,
-        password: Option<Bytes>,
-    },
-    SetWill(Option<Box<Will>>),
-    Reconnect,
-    Disconnect {
-        disconnect: Box<Disconnect>,
-        reply: Reply<()>,
-    },
+/// What the handles and the connection task share: the client core behind a lock, and the
+/// clock's origin.
+pub(crate) struct Shared {
+    core: Mutex<Core<Client>>,
+    start: std::time::Instant,
 }
 
-/// A handle to an MQTT connection: cheap to clone, `Send` and `Sync`.
+impl Shared {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Core<Client>> {
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Now, on the core's clock.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_millis(self.start.elapsed().as_millis() as u64)
+    }
+
+    /// The core's clock as a tokio deadline.
+    pub(crate) fn deadline(&self, at: Instant) -> tokio::time::Instant {
+        tokio::time::Instant::from_std(
+            self.start + std::time::Duration::from_millis(at.as_millis()),
+        )
+    }
+
+    /// Runs a command against the core at the current time.
+    fn with<T>(&self, f: impl FnOnce(&mut Core<Client>, Instant) -> T) -> T {
+        let now = self.now();
+        f(&mut self.lock(), now)
+    }
+}
+
+/// The application's hold on the client: when the last [`Client`] clone goes, the client
+/// disconnects in order.
+pub(crate) struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        self.shared.with(|core, now| core.handles_dropped(now));
+    }
+}
+
+/// A handle to an MQTT client: cheap to clone, `Send` and `Sync`.
 ///
-/// Every method sends a command to the connection task that [`Client::connect`] returned (or
-/// that [`Client::spawn`] started). The task owns the session, so a client keeps working across
+/// The client's state (the session, who waits for what, the message streams) lives in a core
+/// shared by every clone and by the connection task ([`Connection`]), which owns the socket.
+/// A command takes the core's lock for a moment and wakes the task; nothing a handle does
+/// waits for the network except the futures that say so. The client keeps working across
 /// reconnections: publishes made while the broker is away wait in the session's queue.
+/// Dropping the last clone disconnects in order, as [`disconnect`](Self::disconnect) does.
 ///
 /// ```no_run
 /// use mqtt_tokio::{Client, Options, QoS};
 ///
 /// # async fn demo() -> Result<(), mqtt_tokio::Error> {
-/// let client = Client::spawn(Options::from_url("mqtt://127.0.0.1", "demo")?).await?;
+/// let (client, _default) = Client::spawn(Options::from_url("mqtt://127.0.0.1", "demo")?).await?;
 /// let mut temperatures = client.subscription("sensors/+/temp", QoS::AtLeastOnce).await?;
 /// client.publish("sensors/1/temp", "21.5", QoS::AtLeastOnce, false).await?;
 /// if let Some(message) = temperatures.recv().await {
@@ -87,78 +87,111 @@ pub(crate) enum Command {
 /// client.disconnect().await
 /// # }
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Client {
-    pub(crate) commands: mpsc::Sender<Command>,
-    stream_capacity: usize,
+    pub(crate) handle: Arc<Handle>,
 }
 
 impl Client {
-    pub(crate) fn from_parts(commands: mpsc::Sender<Command>, stream_capacity: usize) -> Client {
-        Client {
-            commands,
-            stream_capacity,
+    /// A client that is not connected yet, the default message stream, and the connection
+    /// task, which connects once it runs (`tokio::spawn(connection.run())`).
+    ///
+    /// The default stream has every message that no other stream or callback takes, from the
+    /// first connection on: a message that arrives before the application asked for anything
+    /// waits there instead of being lost. Drop it if you don't read it: a full stream holds
+    /// back acknowledgements (see [`Messages`]).
+    pub fn new(options: Options) -> (Client, Messages, Connection) {
+        let mut options = options;
+        options.session.connect_timeout = options.connect_timeout;
+        let mut core = Core::new(
+            options.session.clone(),
+            options.settings(),
+            fastrand::u64(..),
+        );
+        core.retain_stream(StreamId::DEFAULT);
+        core.set_after_connect(options.after_connect.clone());
+        core.set_before_reconnect(options.before_reconnect.clone());
+        if let Some(hook) = options.on_auth.clone() {
+            core.set_auth_handler(Some(Box::new(move |auth: &Auth| hook(auth))));
         }
+        let shared = Arc::new(Shared {
+            core: Mutex::new(core),
+            start: std::time::Instant::now(),
+        });
+        let handle = Arc::new(Handle {
+            shared: shared.clone(),
+        });
+        let connection = Connection::new(options, shared.clone(), Arc::downgrade(&handle));
+        let messages = Messages {
+            shared,
+            id: StreamId::DEFAULT,
+        };
+        (Client { handle }, messages, connection)
     }
 
-    /// Connects to the broker and returns the client with its connection task, which must be
-    /// driven (`tokio::spawn(connection.run())`) for the client to make progress.
+    /// Connects to the broker and returns the client, the default message stream (see
+    /// [`new`](Self::new)) and the connection task, which must be driven
+    /// (`tokio::spawn(connection.run())`) for the client to make progress.
     ///
-    /// Returns once the broker has accepted the connection.
+    /// Returns once the broker has accepted the connection and the
+    /// [`after_connect`](Options::after_connect) hook has run. With
+    /// [`retry_first_connect`](Options::retry_first_connect) it retries until then.
     ///
     /// # Errors
     ///
     /// [`Error::Refused`] with the broker's reason code (bad credentials, ...), and transport
     /// errors ([`Error::Io`], [`Error::Tls`], [`Error::ConnectTimeout`], ...). Automatic
-    /// reconnection applies only once a first connection has succeeded.
-    pub async fn connect(options: Options) -> Result<(Client, Connection), Error> {
-        let (commands, receiver) = mpsc::channel(options.command_capacity.max(1));
-        let client = Client {
-            commands,
-            stream_capacity: options.stream_capacity.max(1),
-        };
-        let mut connection = Connection::new(options, client.clone(), receiver);
+    /// reconnection applies once a first connection has succeeded.
+    pub async fn connect(options: Options) -> Result<(Client, Messages, Connection), Error> {
+        let (client, messages, mut connection) = Client::new(options);
         connection.connect_first().await?;
-        Ok((client, connection))
+        Ok((client, messages, connection))
     }
 
     /// [`connect`](Self::connect), then runs the connection task on the current tokio runtime.
     ///
+    /// With [`retry_first_connect`](Options::retry_first_connect) it returns at once, and the
+    /// client connects in the background, retrying with the backoff; [`events`](Self::events)
+    /// tell how it goes, and publishes wait in the session's queue meanwhile.
+    ///
     /// # Errors
     ///
     /// As [`connect`](Self::connect).
-    pub async fn spawn(options: Options) -> Result<Client, Error> {
-        let (client, connection) = Client::connect(options).await?;
+    pub async fn spawn(options: Options) -> Result<(Client, Messages), Error> {
+        let (client, messages, connection) = if options.retry_first_connect {
+            Client::new(options)
+        } else {
+            Client::connect(options).await?
+        };
         tokio::spawn(async move {
             if let Err(e) = connection.run().await {
                 tracing::warn!(error = %e, "MQTT connection task ended");
             }
         });
-        Ok(client)
+        Ok((client, messages))
     }
 
-    async fn send(&self, command: Command) -> Result<(), Error> {
-        self.commands.send(command).await.map_err(|_| Error::Closed)
+    fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
     }
 
-    async fn request<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, Error> {
-        let (reply, response) = oneshot::channel();
-        self.send(make(reply)).await?;
-        response.await.map_err(|_| Error::Closed)?
+    fn with<T>(&self, f: impl FnOnce(&mut Core<Client>, Instant) -> T) -> T {
+        self.shared().with(f)
     }
+
+    // ---- publishing ----------------------------------------------------------------------
 
     /// Publishes a message and waits until it is complete: written to the socket at QoS 0,
     /// acknowledged by PUBACK at QoS 1 and by PUBCOMP at QoS 2.
     ///
-    /// Cancel safety: dropping the future before the connection task has taken the command
-    /// publishes nothing; dropping it later does not stop the publish, which is never sent
-    /// twice either way.
+    /// Cancel safety: dropping the future before the message was accepted publishes nothing;
+    /// dropping it later does not stop the publish, which is never sent twice either way.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidTopic`], [`Error::Usage`] (queue full, QoS or retain not supported,
-    /// too large), [`Error::PublishFailed`] (refused with an MQTT 5.0 reason code, expired),
-    /// and [`Error::Closed`].
+    /// [`Error::InvalidTopic`], [`Error::Usage`] (QoS or retain not supported, too large),
+    /// [`Error::PublishFailed`] (refused with an MQTT 5.0 reason code, expired, or a QoS 0
+    /// message the connection ended before writing), and [`Error::Closed`].
     pub async fn publish(
         &self,
         topic: &str,
@@ -179,17 +212,17 @@ impl Client {
         self.start_publish_packet(publish).await?.await
     }
 
-    /// Hands a message to the connection task and returns at once with a handle; await the
-    /// [`PendingPublish`] for the outcome (whose [`Published::id`] is the seed API's `mid`), or
-    /// drop it. Waits only while the command channel is full, so a burst of publishes streams
-    /// out without a round trip per message.
+    /// Hands a message to the client and returns its handle at once: await the
+    /// [`PendingPublish`] for the outcome, or drop it. [`PendingPublish::id`] is the seed API's
+    /// `mid`, which the acknowledgement callbacks carry. Waits only while the client has more
+    /// to write than it should buffer, or its queue is full, so a burst of publishes streams
+    /// out without a round trip per message and without unbounded memory.
     ///
     /// Cancel safety: as [`publish`](Self::publish).
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidTopic`] and [`Error::Closed`] here; the session's refusals
-    /// ([`Error::Usage`]: queue full, QoS not supported, ...) come from awaiting the handle.
+    /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::Closed`].
     pub async fn start_publish(
         &self,
         topic: &str,
@@ -209,40 +242,41 @@ impl Client {
     ///
     /// As [`start_publish`](Self::start_publish).
     pub async fn start_publish_packet(&self, publish: Publish) -> Result<PendingPublish, Error> {
-        let (done, outcome) = oneshot::channel();
-        self.send(Command::Publish {
-            publish: Box::new(publish),
-            done: Some(done),
+        let shared = self.shared();
+        poll_fn(|cx| shared.lock().poll_publish_room(Some(cx.waker()))).await;
+        let id = self.with(|core, now| core.publish(now, publish, Interest::Outcome))?;
+        Ok(PendingPublish {
+            shared: shared.clone(),
+            id,
+            done: false,
         })
-        .await?;
-        Ok(PendingPublish { outcome })
     }
 
-    /// Publishes without waiting, from synchronous code such as a callback: the message is
-    /// queued for the connection task, whose outcome is not reported.
+    /// Publishes without waiting, from synchronous code such as a callback; returns the
+    /// message's id (the seed's `mid`), whose outcome is not kept.
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidTopic`], [`Error::Usage`] with [`QueueFull`](mqtt_session::UsageError::QueueFull)
-    /// when the command channel is full, and [`Error::Closed`].
+    /// [`Error::InvalidTopic`], [`Error::Usage`] ([`QueueFull`](mqtt_session::UsageError::QueueFull)
+    /// when the session's queue is full), and [`Error::Closed`].
     pub fn try_publish(
         &self,
         topic: &str,
         payload: impl Into<Bytes>,
         qos: QoS,
         retain: bool,
-    ) -> Result<(), Error> {
+    ) -> Result<PublishId, Error> {
         let mut publish = Publish::new(TopicName::new(topic)?, payload);
         publish.qos = qos;
         publish.retain = retain;
-        self.try_send(Command::Publish {
-            publish: Box::new(publish),
-            done: None,
-        })
+        Ok(self.with(|core, now| core.publish(now, publish, Interest::None))?)
     }
 
+    // ---- subscribing ---------------------------------------------------------------------
+
     /// Subscribes to `(filter, maximum QoS)` pairs and returns the broker's answer per filter:
-    /// the granted QoS, or a failure reason code (0x80 and up).
+    /// the granted QoS, or a failure reason code (0x80 and up). Messages that match go to the
+    /// streams that want them, the callbacks, or the default stream.
     ///
     /// Cancel safety: dropping the future may leave the subscription made.
     ///
@@ -269,17 +303,17 @@ impl Client {
         &self,
         subscriptions: Vec<Subscription>,
         properties: SubscribeProperties,
-    ) -> Result<mqtt_session::Subscribed, Error> {
-        self.request(|reply| Command::Subscribe {
-            subscriptions,
-            properties,
-            reply,
-        })
-        .await
+    ) -> Result<Subscribed, Error> {
+        let id = self
+            .with(|core, now| core.subscribe(now, subscriptions, properties, Interest::Outcome))?;
+        let mut request = Request::new(self.shared(), id);
+        poll_fn(|cx| request.poll(cx, Core::poll_subscribe)).await
     }
 
     /// Subscribes to `filter` and returns a stream of the messages that match it. The stream is
-    /// registered before the SUBSCRIBE goes out, so retained messages are not missed.
+    /// registered before the SUBSCRIBE goes out, so retained messages are not missed. When the
+    /// broker loses the session, the client subscribes again; if it can't, the stream ends and
+    /// [`Messages::end`] says why.
     ///
     /// # Errors
     ///
@@ -287,7 +321,7 @@ impl Client {
     /// [`Error::RequestFailed`] with its reason code.
     pub async fn subscription(&self, filter: &str, qos: QoS) -> Result<Messages, Error> {
         let filter = TopicFilter::new(filter)?;
-        let messages = self.route(Some(filter.clone())).await?;
+        let messages = self.stream(Some(filter.clone()));
         let subscribed = self
             .subscribe_with(
                 vec![Subscription::new(filter, qos)],
@@ -306,18 +340,16 @@ impl Client {
     }
 
     /// A stream of every message the client receives from now on.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Closed`].
-    pub async fn messages(&self) -> Result<Messages, Error> {
-        self.route(None).await
+    pub fn messages(&self) -> Messages {
+        self.stream(None)
     }
 
-    async fn route(&self, filter: Option<TopicFilter>) -> Result<Messages, Error> {
-        let (sender, receiver) = mpsc::channel(self.stream_capacity);
-        self.send(Command::Route { filter, sender }).await?;
-        Ok(Messages { receiver })
+    fn stream(&self, filter: Option<TopicFilter>) -> Messages {
+        let id = self.with(|core, _| core.open_stream(filter));
+        Messages {
+            shared: self.shared().clone(),
+            id,
+        }
     }
 
     /// Unsubscribes from topic filters; returns the MQTT 5.0 reason codes (empty for 3.1.1).
@@ -331,14 +363,28 @@ impl Client {
             .map(|f| TopicFilter::new(*f))
             .collect::<Result<Vec<_>, _>>()?;
         let unsubscribed = self
-            .request(|reply| Command::Unsubscribe {
-                filters,
-                properties: UnsubscribeProperties::default(),
-                reply,
-            })
+            .unsubscribe_with(filters, UnsubscribeProperties::default())
             .await?;
         Ok(unsubscribed.reason_codes)
     }
+
+    /// Unsubscribes with MQTT 5.0 properties.
+    ///
+    /// # Errors
+    ///
+    /// As [`unsubscribe`](Self::unsubscribe).
+    pub async fn unsubscribe_with(
+        &self,
+        filters: Vec<TopicFilter>,
+        properties: UnsubscribeProperties,
+    ) -> Result<Unsubscribed, Error> {
+        let id =
+            self.with(|core, now| core.unsubscribe(now, filters, properties, Interest::Outcome))?;
+        let mut request = Request::new(self.shared(), id);
+        poll_fn(|cx| request.poll(cx, Core::poll_unsubscribe)).await
+    }
+
+    // ---- acknowledgements and authentication -----------------------------------------------
 
     /// Acknowledges a message in manual acknowledgement mode
     /// ([`AckMode::Manual`](mqtt_session::AckMode::Manual)). Acknowledgements reach the broker
@@ -346,17 +392,10 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Usage`] when the message no longer awaits acknowledgement, [`Error::Closed`].
-    pub async fn ack(&self, message: &mut Message, reason_code: ReasonCode) -> Result<(), Error> {
-        match message.ack.take() {
-            Some(token) => {
-                self.request(|reply| Command::Ack {
-                    token,
-                    reason_code,
-                    reply,
-                })
-                .await
-            }
+    /// [`Error::Usage`] when the message no longer awaits acknowledgement.
+    pub fn ack(&self, message: &mut Message, reason_code: ReasonCode) -> Result<(), Error> {
+        match message.take_ack() {
+            Some(token) => Ok(self.with(|core, now| core.ack(now, token, reason_code))?),
             None => Ok(()),
         }
     }
@@ -365,103 +404,117 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`Error::Usage`], [`Error::Closed`].
-    pub async fn auth(&self, auth: Auth) -> Result<(), Error> {
-        self.request(|reply| Command::Auth {
-            auth: Box::new(auth),
-            reply,
-        })
-        .await
+    /// [`Error::Usage`].
+    pub fn auth(&self, auth: Auth) -> Result<(), Error> {
+        Ok(self.with(|core, now| core.auth(now, auth))?)
     }
 
-    /// Registers the generic callback for `command` (the seed's `on(command, function)`): it
-    /// runs on the connection task, with this client, when no conditional callback matches.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Closed`].
-    pub async fn on(
+    // ---- the seed's callbacks ----------------------------------------------------------------
+
+    /// The seed's `on(command, function)`: the generic callback for `command`, replacing the
+    /// previous one. It runs on the connection task, with this client, when no conditional
+    /// callback matches. For PUBLISH (and PUBREL of a QoS 2 message delivered on PUBREL),
+    /// `data.message` holds the message; for PUBACK, PUBREC and PUBCOMP, `data.mid` is the id
+    /// [`start_publish`](Self::start_publish) returned. A message is acknowledged once its
+    /// callback returned; one no callback takes goes to the default stream.
+    pub fn on(
         &self,
         command: PacketCommand,
         callback: impl FnMut(&Client, &Received) + Send + 'static,
-    ) -> Result<(), Error> {
-        self.send(Command::On {
-            command,
-            callback: Box::new(callback),
-            condition: None,
-        })
-        .await
+    ) {
+        self.with(|core, _| core.on(command, Box::new(callback)));
     }
 
-    /// Registers a conditional callback (the seed's `on(command, function, condition,
-    /// priority)`): of the callbacks whose condition holds, only the one with the highest
-    /// priority runs.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Closed`].
-    pub async fn on_if(
+    /// The seed's `on(command, function, condition, priority)`: of the callbacks whose
+    /// condition holds, only the one with the highest priority runs.
+    pub fn on_if(
         &self,
         command: PacketCommand,
         callback: impl FnMut(&Client, &Received) + Send + 'static,
         condition: impl Fn(&Received) -> bool + Send + 'static,
         priority: i32,
-    ) -> Result<(), Error> {
-        self.send(Command::On {
-            command,
-            callback: Box::new(callback),
-            condition: Some((Box::new(condition), priority)),
-        })
-        .await
+    ) {
+        self.with(|core, _| {
+            core.on_if(command, Box::new(callback), Box::new(condition), priority);
+        });
     }
 
-    /// Replaces the credentials for the next connection; non-blocking, for use in a
-    /// [`before_reconnect`](crate::Options::before_reconnect) hook.
+    // ---- the connection ------------------------------------------------------------------
+
+    /// The seed's `set_username_pw`: the credentials of the next CONNECT, for example in a
+    /// [`before_reconnect`](Options::before_reconnect) hook.
+    pub fn set_username_pw(&self, username: &str, password: Option<&str>) {
+        let password = password.map(|p| Bytes::copy_from_slice(p.as_bytes()));
+        self.set_credentials(Some(username.into()), password);
+    }
+
+    /// The credentials of the next CONNECT, binary password included.
+    pub fn set_credentials(&self, username: Option<ByteString>, password: Option<Bytes>) {
+        self.with(|core, _| core.set_credentials(username, password));
+    }
+
+    /// The seed's `set_will`: the will of the next CONNECT.
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`], or [`Error::Usage`] when the command channel is full.
-    pub fn set_credentials(
+    /// [`Error::InvalidTopic`].
+    pub fn set_will(
         &self,
-        username: Option<ByteString>,
-        password: Option<Bytes>,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        qos: QoS,
+        retain: bool,
     ) -> Result<(), Error> {
-        self.try_send(Command::SetCredentials { username, password })
+        let mut will = Will::new(TopicName::new(topic)?, payload);
+        will.qos = qos;
+        will.retain = retain;
+        self.set_will_packet(Some(will));
+        Ok(())
     }
 
-    /// Replaces the will for the next connection; non-blocking.
-    ///
-    /// # Errors
-    ///
-    /// As [`set_credentials`](Self::set_credentials).
-    pub fn set_will(&self, will: Option<Will>) -> Result<(), Error> {
-        self.try_send(Command::SetWill(will.map(Box::new)))
-    }
-
-    fn try_send(&self, command: Command) -> Result<(), Error> {
-        self.commands.try_send(command).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => Error::Usage(mqtt_session::UsageError::QueueFull),
-            mpsc::error::TrySendError::Closed(_) => Error::Closed,
-        })
+    /// The will of the next CONNECT, with MQTT 5.0 properties; `None` clears it.
+    pub fn set_will_packet(&self, will: Option<Will>) {
+        self.with(|core, _| core.set_will(will));
     }
 
     /// Reconnects now: the seed's `reconnect()`. When connected, the current connection is
-    /// closed first; unacknowledged messages are resent on the new one.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Closed`].
-    pub async fn reconnect(&self) -> Result<(), Error> {
-        self.send(Command::Reconnect).await
+    /// dropped without DISCONNECT; unacknowledged messages are resent on the new one.
+    pub fn reconnect(&self) {
+        self.with(|core, now| core.reconnect(now));
     }
 
-    /// Waits (up to [`Options::disconnect_timeout`](crate::Options::disconnect_timeout)) for
-    /// queued and in-flight publishes to complete, sends DISCONNECT, closes the connection and
-    /// stops the connection task.
+    /// Whether the broker has accepted the current connection.
+    pub fn is_connected(&self) -> bool {
+        self.with(|core, _| core.is_connected())
+    }
+
+    /// QoS 1 and 2 publishes sent and not yet acknowledged.
+    pub fn publishes_in_flight(&self) -> usize {
+        self.with(|core, _| core.publishes_in_flight())
+    }
+
+    /// Publishes accepted and waiting to be sent (beyond the in-flight window, or offline).
+    pub fn publishes_queued(&self) -> usize {
+        self.with(|core, _| core.publishes_queued())
+    }
+
+    /// A stream of connection events from now on: connected (with the CONNACK), disconnected
+    /// (with the reason), reconnecting (attempt and delay), resubscribed, messages dropped.
+    pub fn events(&self) -> Events {
+        let id = self.with(|core, _| core.open_events());
+        Events {
+            shared: self.shared().clone(),
+            id,
+        }
+    }
+
+    /// Waits (up to [`Options::disconnect_timeout`]) for queued and in-flight publishes to
+    /// complete, sends DISCONNECT, writes everything queued, closes the connection and stops
+    /// the connection task.
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] when the task had stopped already.
+    /// [`Error::Closed`] when the client had stopped already.
     pub async fn disconnect(&self) -> Result<(), Error> {
         self.disconnect_with(Disconnect::default()).await
     }
@@ -474,19 +527,96 @@ impl Client {
     /// As [`disconnect`](Self::disconnect), and [`Error::Usage`] for a DISCONNECT the session
     /// refuses.
     pub async fn disconnect_with(&self, disconnect: Disconnect) -> Result<(), Error> {
-        self.request(|reply| Command::Disconnect {
-            disconnect: Box::new(disconnect),
-            reply,
+        self.with(|core, now| core.disconnect(now, disconnect))?;
+        let shared = self.shared();
+        match poll_fn(|cx| shared.lock().poll_stopped(Some(cx.waker()))).await {
+            Ok(()) => Ok(()),
+            Err(end) => Err(Error::stopped(end)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("core", &*self.shared().lock())
+            .finish()
+    }
+}
+
+impl From<CommandError> for Error {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Usage(e) => Error::Usage(e),
+            _ => Error::Closed,
+        }
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Failed(reason) => Error::PublishFailed(reason),
+            Failure::Stopped(Ok(())) => Error::Closed,
+            Failure::Stopped(Err(end)) => Error::stopped(end),
+            _ => Error::Closed,
+        }
+    }
+}
+
+/// A subscribe or unsubscribe being waited for; forgotten if the future is dropped.
+struct Request<'a> {
+    shared: &'a Shared,
+    id: RequestId,
+    done: bool,
+}
+
+type PollRequest<T> =
+    fn(&mut Core<Client>, RequestId, Option<&std::task::Waker>) -> Poll<Option<Result<T, Failure>>>;
+
+impl<'a> Request<'a> {
+    fn new(shared: &'a Shared, id: RequestId) -> Self {
+        Request {
+            shared,
+            id,
+            done: false,
+        }
+    }
+
+    fn poll<T>(&mut self, cx: &mut Context<'_>, poll: PollRequest<T>) -> Poll<Result<T, Error>> {
+        let outcome = std::task::ready!(poll(&mut self.shared.lock(), self.id, Some(cx.waker())));
+        self.done = true;
+        Poll::Ready(match outcome {
+            Some(Ok(answer)) => Ok(answer),
+            Some(Err(Failure::Failed(reason))) => Err(Error::RequestFailed(reason)),
+            Some(Err(other)) => Err(other.into()),
+            None => Err(Error::Closed),
         })
-        .await
+    }
+}
+
+impl Drop for Request<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.shared.lock().forget_request(self.id);
+        }
     }
 }
 
 /// A publish on its way; await it for the outcome.
-#[derive(Debug)]
 #[must_use = "await it for the outcome, or drop it to ignore the outcome"]
 pub struct PendingPublish {
-    outcome: oneshot::Receiver<Result<Published, Error>>,
+    shared: Arc<Shared>,
+    id: PublishId,
+    done: bool,
+}
+
+impl PendingPublish {
+    /// The publish's id: the seed API's `mid`, as [`Received::mid`] names it in the
+    /// acknowledgement callbacks.
+    pub fn id(&self) -> PublishId {
+        self.id
+    }
 }
 
 impl IntoFuture for PendingPublish {
@@ -494,97 +624,97 @@ impl IntoFuture for PendingPublish {
     type IntoFuture = PublishOutcome;
 
     fn into_future(self) -> PublishOutcome {
-        PublishOutcome(self.outcome)
+        PublishOutcome(self)
+    }
+}
+
+impl Drop for PendingPublish {
+    fn drop(&mut self) {
+        if !self.done {
+            self.shared.lock().forget_publish(self.id);
+        }
+    }
+}
+
+impl std::fmt::Debug for PendingPublish {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PendingPublish").field(&self.id).finish()
     }
 }
 
 /// The future of a [`PendingPublish`].
 #[derive(Debug)]
-pub struct PublishOutcome(oneshot::Receiver<Result<Published, Error>>);
+pub struct PublishOutcome(PendingPublish);
 
 impl Future for PublishOutcome {
     type Output = Result<Published, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map(|r| r.unwrap_or(Err(Error::Closed)))
+        let pending = &mut self.0;
+        let outcome = std::task::ready!(
+            pending
+                .shared
+                .lock()
+                .poll_publish(pending.id, Some(cx.waker()))
+        );
+        pending.done = true;
+        Poll::Ready(match outcome {
+            Some(outcome) => outcome.map_err(Error::from),
+            None => Err(Error::Closed),
+        })
     }
 }
 
-/// A received application message: the seed's `MQTTMessage`.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Message {
-    /// The topic it was published on.
-    pub topic: TopicName,
-    /// The payload.
-    pub payload: Bytes,
-    /// Its QoS.
-    pub qos: QoS,
-    /// Whether it is a retained message rather than a fresh one.
-    pub retain: bool,
-    /// Its packet identifier at QoS 1 and 2: the seed's `mid`.
-    pub packet_id: Option<mqtt_proto::PacketId>,
-    /// MQTT 5.0 properties (response topic, correlation data, user properties, ...).
-    pub properties: PublishProperties,
-    pub(crate) ack: Option<AckToken>,
-}
-
-impl Message {
-    pub(crate) fn new(publish: Publish, ack: Option<AckToken>) -> Message {
-        Message {
-            topic: publish.topic,
-            payload: publish.payload,
-            qos: publish.qos,
-            retain: publish.retain,
-            packet_id: publish.packet_id,
-            properties: publish.properties,
-            ack,
-        }
-    }
-
-    /// A copy for another stream; the acknowledgement token stays with the original.
-    pub(crate) fn share(&self) -> Message {
-        Message {
-            topic: self.topic.clone(),
-            payload: self.payload.clone(),
-            qos: self.qos,
-            retain: self.retain,
-            packet_id: self.packet_id,
-            properties: self.properties.clone(),
-            ack: None,
-        }
-    }
-
-    /// The payload as text, if it is UTF-8.
-    pub fn payload_str(&self) -> Option<&str> {
-        std::str::from_utf8(&self.payload).ok()
-    }
-
-    /// Whether the message must be acknowledged with [`Client::ack`].
-    pub fn needs_ack(&self) -> bool {
-        self.ack.is_some()
-    }
-}
-
-/// A stream of received messages: all of them ([`Client::messages`]) or those matching one
-/// subscription ([`Client::subscription`]).
+/// A stream of received messages: the default stream ([`Client::new`]), every message
+/// ([`Client::messages`]), or those matching one subscription ([`Client::subscription`]).
 ///
-/// A stream that is not read fills up; the client then stops reading from the socket until it
-/// is read, so the broker sees TCP back-pressure instead of the client's memory growing. Drop
-/// streams you no longer read.
-#[derive(Debug)]
+/// A stream holds up to [`Options::stream_capacity`] messages. QoS 1 and 2 messages beyond it
+/// wait unacknowledged until it is read, so the broker sends no more than its in-flight limit;
+/// QoS 0 messages beyond it follow [`Options::overflow`]. The client keeps reading and its own
+/// publishes complete either way. Drop streams you no longer read: their messages are then
+/// acknowledged and dropped.
 pub struct Messages {
-    receiver: mpsc::Receiver<Message>,
+    shared: Arc<Shared>,
+    id: StreamId,
 }
 
 impl Messages {
-    /// The next message; `None` once the client has stopped.
+    /// The next message; `None` once the stream has ended (the client stopped, or its
+    /// subscription could not be restored: [`end`](Self::end) says).
     ///
     /// Cancel safety: cancel safe, no message is lost.
     pub async fn recv(&mut self) -> Option<Message> {
-        self.receiver.recv().await
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// The next message if one is waiting.
+    pub fn try_recv(&mut self) -> Option<Message> {
+        match self.poll(None) {
+            Poll::Ready(message) => message,
+            Poll::Pending => None,
+        }
+    }
+
+    /// Polls for the next message.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
+        self.poll(Some(cx.waker()))
+    }
+
+    fn poll(&mut self, waker: Option<&std::task::Waker>) -> Poll<Option<Message>> {
+        let now = self.shared.now();
+        self.shared.lock().poll_message(now, self.id, waker)
+    }
+
+    /// Why the stream ended, once it has.
+    pub fn end(&self) -> Option<StreamEnd> {
+        self.shared.lock().stream_end(self.id).cloned()
+    }
+}
+
+impl Drop for Messages {
+    fn drop(&mut self) {
+        let now = self.shared.now();
+        self.shared.lock().release_stream(now, self.id);
     }
 }
 
@@ -592,6 +722,46 @@ impl futures_core::Stream for Messages {
     type Item = Message;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
-        self.receiver.poll_recv(cx)
+        self.poll_recv(cx)
+    }
+}
+
+impl std::fmt::Debug for Messages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Messages").field(&self.id).finish()
+    }
+}
+
+/// A stream of connection events ([`Client::events`]); it holds the latest 64, dropping the
+/// oldest, and ends when the client stops.
+pub struct Events {
+    shared: Arc<Shared>,
+    id: EventsId,
+}
+
+impl Events {
+    /// The next event; `None` once the client has stopped.
+    pub async fn recv(&mut self) -> Option<ClientEvent> {
+        poll_fn(|cx| self.shared.lock().poll_event(self.id, Some(cx.waker()))).await
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.shared.lock().close_events(self.id);
+    }
+}
+
+impl futures_core::Stream for Events {
+    type Item = ClientEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ClientEvent>> {
+        self.shared.lock().poll_event(self.id, Some(cx.waker()))
+    }
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Events").field(&self.id).finish()
     }
 }

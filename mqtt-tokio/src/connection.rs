@@ -1,20 +1,17 @@
-//! The connection task: wires the session to the socket, the clock and the client handles.
+//! The connection task: moves bytes between the socket and the client core, and keeps time.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::io::{self, IoSlice};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
-use mqtt_proto::Disconnect;
-use mqtt_session::{
-    ConnectionState, DisconnectReason, Event, Instant, PublishId, Published, Reconnect, RequestId,
-    Router, Session, Subscribed, Unsubscribed,
-};
+use bytes::{Buf, Bytes, BytesMut};
+use mqtt_client::{ClientEvent, EventsId, Step};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
-use crate::client::{Client, Command, Message, Reply};
+use crate::client::{Client, Handle, Shared};
 use crate::error::Error;
 use crate::options::{Options, Transport};
 use crate::transport::{self, Io};
@@ -22,48 +19,36 @@ use crate::transport::{self, Io};
 /// The most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
-/// The most commands handled per wake-up before the socket gets its turn.
-const MAX_BATCH: usize = 256;
-
 /// The room offered to the first read of a client, and the most it grows to.
 const MIN_READ_ROOM: usize = 1024;
 const MAX_READ_ROOM: usize = 64 * 1024;
 
-/// The task that owns the session and the socket. Run it with
-/// `tokio::spawn(connection.run())`; [`Client::spawn`] does that for you.
+/// How long closing a transport may take (a TLS close_notify to a dead peer).
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The task that owns the socket. Run it with `tokio::spawn(connection.run())`;
+/// [`Client::spawn`] does that for you.
 ///
-/// It selects over the socket, the session's next deadline and the commands from [`Client`]
-/// handles, and after each wake-up drains the session: bytes to the socket in vectored writes,
-/// events to the waiting futures, message streams and callbacks.
+/// It does what the client core says: opens and closes the transport, writes what the core
+/// has to send in vectored writes, reads while the core wants to, calls it at its deadlines,
+/// and runs the seed's callbacks with a [`Client`]. Every decision about MQTT is the core's.
 pub struct Connection {
     options: Options,
-    /// For hooks and callbacks; weak, so that dropping every [`Client`] ends the task.
-    client: mpsc::WeakSender<Command>,
-    stream_capacity: usize,
-    commands: mpsc::Receiver<Command>,
-    session: Session,
-    router: Router<Client>,
-    routes: Vec<Route>,
-    publishes: HashMap<PublishId, Reply<Published>>,
-    requests: HashMap<RequestId, PendingRequest>,
-    start: tokio::time::Instant,
+    shared: Arc<Shared>,
+    /// For callbacks; weak, so that dropping every [`Client`] ends the client.
+    client: Weak<Handle>,
     io: Option<Halves>,
     out: VecDeque<Bytes>,
-    needs_flush: bool,
+    /// Bytes written to a TLS or WebSocket stream and not flushed yet.
+    unflushed: usize,
+    read_buf: BytesMut,
     /// Room to offer each read: doubles whenever a read fills it, so an idle client holds a
     /// small buffer and a busy one reads many packets per system call.
     read_room: usize,
-    /// Room the pending read was offered.
-    read_offered: usize,
-    /// A message waiting for room in a full stream; nothing more is read until it has it.
-    stalled: Option<Delivery>,
-    closing: Option<Closing>,
-    /// Why the last connection ended.
-    last_reason: Option<DisconnectReason>,
-    last_io_error: Option<io::Error>,
-    reconnect_now: bool,
-    /// Reconnection attempts and their backoff; `None` when reconnection is off.
-    reconnect: Option<Reconnect>,
+    /// The error of the last transport, for the caller when the client stops.
+    last_error: Option<Error>,
+    /// Connection events, for the log.
+    events: EventsId,
 }
 
 struct Halves {
@@ -71,93 +56,37 @@ struct Halves {
     writer: WriteHalf<Box<dyn Io>>,
 }
 
-struct Route {
-    filter: Option<mqtt_proto::TopicFilter>,
-    sender: mpsc::Sender<Message>,
-}
-
-enum PendingRequest {
-    Subscribe(Reply<Subscribed>),
-    Unsubscribe(Reply<Unsubscribed>),
-}
-
-/// A message on its way to the streams whose filters match it.
-struct Delivery {
-    message: Message,
-    /// Indexes into `routes` still to deliver to; the last one gets the acknowledgement token.
-    targets: VecDeque<usize>,
-}
-
-struct Closing {
-    disconnect: Disconnect,
-    reply: Option<Reply<()>>,
-    deadline: tokio::time::Instant,
-}
-
-/// What woke the task up. Short-lived and on the stack: a large command is not worth boxing.
-#[allow(clippy::large_enum_variant)]
+/// What woke the task up.
 enum Wake {
     Wrote(io::Result<usize>),
     Flushed(io::Result<()>),
     Read(io::Result<usize>),
     Timer,
-    Command(Option<Command>),
-    Unstalled,
-    CloseDeadline,
+    Core,
 }
 
 impl Connection {
-    pub(crate) fn new(
-        mut options: Options,
-        client: Client,
-        commands: mpsc::Receiver<Command>,
-    ) -> Connection {
-        options.session.connect_timeout = options.connect_timeout;
-        let session = Session::new(options.session.clone());
-        let reconnect = options.reconnect.map(Reconnect::new);
+    pub(crate) fn new(options: Options, shared: Arc<Shared>, client: Weak<Handle>) -> Connection {
+        let events = shared.lock().open_events();
         Connection {
-            stream_capacity: options.stream_capacity,
-            client: client.commands.downgrade(),
             options,
-            commands,
-            session,
-            router: Router::new(),
-            routes: Vec::new(),
-            publishes: HashMap::new(),
-            requests: HashMap::new(),
-            start: tokio::time::Instant::now(),
+            shared,
+            client,
             io: None,
             out: VecDeque::new(),
-            needs_flush: false,
+            unflushed: 0,
+            read_buf: BytesMut::new(),
             read_room: MIN_READ_ROOM,
-            read_offered: 0,
-            stalled: None,
-            closing: None,
-            last_reason: None,
-            last_io_error: None,
-            reconnect_now: false,
-            reconnect,
+            last_error: None,
+            events,
         }
     }
 
-    fn now(&self) -> Instant {
-        Instant::from_millis(self.start.elapsed().as_millis() as u64)
-    }
-
-    fn client(&self) -> Option<Client> {
-        self.client
-            .upgrade()
-            .map(|commands| Client::from_parts(commands, self.stream_capacity))
-    }
-
-    /// The first connection: transport and CONNACK.
+    /// Serves the client until the broker has accepted the first connection.
     pub(crate) async fn connect_first(&mut self) -> Result<(), Error> {
-        self.open().await?;
-        self.drive(true).await;
-        if self.session.is_connected() {
-            Ok(())
-        } else {
-            Err(self.connection_error())
+        match self.serve(true).await {
+            Some(result) => result.and(Err(Error::Closed)),
+            None => Ok(()),
         }
     }
 
@@ -166,501 +95,200 @@ impl Connection {
     ///
     /// # Errors
     ///
-    /// [`Error::Disconnected`] when the connection is lost and automatic reconnection is off;
-    /// waiting publishes and requests then fail with the same reason.
+    /// Why the client stopped when it was not asked to: the connection was lost and automatic
+    /// reconnection is off, or the first connection failed. Waiting publishes and requests
+    /// then fail with the same reason.
     pub fn run(self) -> impl Future<Output = Result<(), Error>> + Send {
         // On the heap, so that the future holds a pointer rather than a copy of the state for
         // as long as it runs: an idle client's task stays small.
-        Box::new(self).serve()
+        Box::new(self).serve_to_end()
     }
 
-    async fn serve(mut self: Box<Self>) -> Result<(), Error> {
+    async fn serve_to_end(mut self: Box<Self>) -> Result<(), Error> {
         loop {
-            if self.io.is_some() {
-                self.drive(false).await;
-            }
-            if let Some(closing) = self.closing.take() {
-                if let Some(reply) = closing.reply {
-                    let _ = reply.send(Ok(()));
-                }
-                info!("MQTT client disconnected");
-                return Ok(());
-            }
-            let now = self.now();
-            let Some(reconnect) = &mut self.reconnect else {
-                let error = self.connection_error();
-                warn!(error = %error, "MQTT connection lost; reconnection is off");
-                self.fail_pending();
-                return Err(error);
-            };
-            let delay = reconnect.next_delay(now, fastrand::f64());
-            let attempt = reconnect.attempt();
-            if !self.reconnect_now {
-                debug!(?delay, attempt, "waiting before reconnecting");
-                self.wait(delay).await;
-                if self.closing.is_some() {
-                    continue;
-                }
-            }
-            self.reconnect_now = false;
-            if let (Some(hook), Some(client)) =
-                (self.options.before_reconnect.clone(), self.client())
-            {
-                hook(&client);
-                self.take_ready_commands();
-            }
-            info!(address = %self.options.address(), attempt, "MQTT reconnecting");
-            if let Err(e) = self.open().await {
-                warn!(error = %e, "MQTT reconnection failed");
+            if let Some(result) = self.serve(false).await {
+                return result;
             }
         }
     }
 
-    /// Opens the transport and sends CONNECT.
-    async fn open(&mut self) -> Result<(), Error> {
+    /// Does what the core says until it stops (`Some`), or, with `until_connected`, until the
+    /// broker has accepted a connection and the callbacks have run (`None`).
+    async fn serve(&mut self, until_connected: bool) -> Option<Result<(), Error>> {
+        loop {
+            let now = self.shared.now();
+            let (step, connected) = {
+                let mut core = self.shared.lock();
+                core.take_woken();
+                let step = core.poll_step(now);
+                while let Some(bytes) = core.poll_transmit() {
+                    self.out.push_back(bytes);
+                }
+                while let std::task::Poll::Ready(Some(event)) = core.poll_event(self.events, None) {
+                    log(&event);
+                }
+                (step, core.is_connected())
+            };
+            match step {
+                Step::Callbacks(mut run) => {
+                    if let Some(handle) = self.client.upgrade() {
+                        run.run(&Client { handle });
+                    }
+                    self.shared.lock().finish_callbacks(now, run);
+                }
+                Step::Open => self.open().await,
+                Step::Close => self.close(None).await,
+                Step::Stop(result) => {
+                    self.close(None).await;
+                    let error = self.last_error.take();
+                    return Some(result.map_err(|end| error.unwrap_or(Error::stopped(end))));
+                }
+                _ => {
+                    if until_connected && connected {
+                        return None;
+                    }
+                    let wake = self.wait().await;
+                    self.handle(wake);
+                }
+            }
+        }
+    }
+
+    /// Opens the transport the core asked for.
+    async fn open(&mut self) {
+        info!(address = %self.options.address(), "MQTT connecting");
         // Boxed: the handshake futures (TLS, WebSocket) are large, and neither the task of an
         // idle connection nor the caller's future should carry room for them.
-        let io = Box::pin(transport::connect(&self.options)).await?;
-        let (reader, writer) = tokio::io::split(io);
-        self.io = Some(Halves { reader, writer });
-        self.out.clear();
-        self.needs_flush = false;
-        self.last_reason = None;
-        self.last_io_error = None;
-        self.session.handle_transport_opened(self.now())?;
-        Ok(())
-    }
-
-    /// Serves the open connection until it ends (or, with `until_connected`, until CONNACK).
-    async fn drive(&mut self, until_connected: bool) {
-        loop {
-            self.pump();
-            if self.session.state() == ConnectionState::Disconnected
-                && self.out.is_empty()
-                && !self.needs_flush
-            {
-                if let Some(mut io) = self.io.take() {
-                    let _ = io.writer.shutdown().await;
-                }
-                return;
+        let opened = Box::pin(transport::connect(&self.options)).await;
+        let now = self.shared.now();
+        match opened {
+            Ok(io) => {
+                let (reader, writer) = tokio::io::split(io);
+                self.io = Some(Halves { reader, writer });
+                self.out.clear();
+                self.unflushed = 0;
+                self.last_error = None;
+                self.shared.lock().handle_transport_opened(now);
             }
-            if until_connected && self.session.is_connected() {
-                return;
+            Err(e) => {
+                self.shared.lock().handle_connect_failed(now, &e);
+                self.last_error = Some(e);
             }
-            let wake = self.wait_for_wake().await;
-            self.handle_wake(wake);
         }
     }
 
-    /// Waits for the next thing to do while a connection is open.
-    async fn wait_for_wake(&mut self) -> Wake {
-        let deadline = self
-            .session
-            .poll_timeout()
-            .map(|t| self.start + Duration::from_millis(t.as_millis()));
-        let can_read = self.stalled.is_none() && self.session.wants_read();
-        let closing_deadline = self.closing.as_ref().map(|c| c.deadline);
-        let Some(io) = self.io.as_mut() else {
-            return Wake::Timer;
+    /// Closes the transport, if any; `error` when it failed.
+    async fn close(&mut self, error: Option<io::Error>) {
+        let Some(mut io) = self.io.take() else {
+            return;
         };
-        let read_buf = self.session.read_buffer();
-        if read_buf.capacity() - read_buf.len() < self.read_room / 4 {
-            read_buf.reserve(self.read_room);
+        if error.is_none() {
+            let _ = tokio::time::timeout(SHUTDOWN_TIMEOUT, io.writer.shutdown()).await;
         }
-        self.read_offered = read_buf.capacity() - read_buf.len();
-        let stalled_sender = self
-            .stalled
-            .as_ref()
-            .and_then(|d| d.targets.front())
-            .and_then(|&i| self.routes.get(i))
-            .map(|r| r.sender.clone());
-        let out = &self.out;
-        let needs_flush = self.needs_flush;
-        let writing = !out.is_empty() || needs_flush;
+        self.out.clear();
+        self.unflushed = 0;
+        let now = self.shared.now();
+        self.shared
+            .lock()
+            .handle_transport_closed(now, error.as_ref().map(|e| e as _));
+        if let Some(e) = error {
+            self.last_error = Some(Error::Io(e));
+        }
+    }
+
+    /// Waits for the socket, the core's deadline, or a command.
+    async fn wait(&mut self) -> Wake {
+        let (deadline, can_read) = {
+            let core = self.shared.lock();
+            let deadline = core.poll_timeout().map(|t| self.shared.deadline(t));
+            (deadline, core.wants_read())
+        };
+        let shared = &self.shared;
+        let woken = poll_fn(|cx| shared.lock().poll_woken(cx.waker()));
+        let Some(io) = self.io.as_mut() else {
+            return tokio::select! {
+                () = sleep_until(deadline) => Wake::Timer,
+                () = woken => Wake::Core,
+            };
+        };
+        if self.read_buf.capacity() - self.read_buf.len() < self.read_room / 4 {
+            self.read_buf.reserve(self.read_room);
+        }
+        let writing = !self.out.is_empty() || self.unflushed > 0;
         tokio::select! {
             biased;
-            wake = write_or_flush(&mut io.writer, out), if writing => wake,
-            read = io.reader.read_buf(read_buf), if can_read => Wake::Read(read),
+            wake = write_or_flush(&mut io.writer, &self.out), if writing => wake,
+            read = io.reader.read_buf(&mut self.read_buf), if can_read => Wake::Read(read),
             () = sleep_until(deadline) => Wake::Timer,
-            command = self.commands.recv() => Wake::Command(command),
-            _ = reserve(stalled_sender) => Wake::Unstalled,
-            () = sleep_until(closing_deadline), if !writing => Wake::CloseDeadline,
+            () = woken => Wake::Core,
         }
     }
 
-    fn handle_wake(&mut self, wake: Wake) {
-        let now = self.now();
+    fn handle(&mut self, wake: Wake) {
+        let now = self.shared.now();
         match wake {
-            Wake::Wrote(Ok(0)) => self.transport_failed(io::ErrorKind::WriteZero.into()),
-            Wake::Wrote(Ok(mut n)) => {
-                // A plain TCP socket has nothing to flush; TLS and WebSocket buffer.
-                self.needs_flush = self.options.transport != Transport::Tcp;
-                while n > 0 {
+            Wake::Wrote(Ok(0)) => self.failed(io::ErrorKind::WriteZero.into()),
+            Wake::Wrote(Ok(n)) => {
+                let mut left = n;
+                while left > 0 {
                     let Some(front) = self.out.front_mut() else {
                         break;
                     };
-                    let take = n.min(front.len());
+                    let take = left.min(front.len());
                     front.advance(take);
-                    n -= take;
+                    left -= take;
                     if front.is_empty() {
                         self.out.pop_front();
                     }
                 }
+                // A plain TCP socket has nothing to flush; TLS and WebSocket buffer.
+                if self.options.transport == Transport::Tcp {
+                    self.shared.lock().handle_written(n);
+                } else {
+                    self.unflushed += n;
+                }
             }
-            Wake::Flushed(Ok(())) => self.needs_flush = false,
-            Wake::Wrote(Err(e)) | Wake::Flushed(Err(e)) | Wake::Read(Err(e)) => {
-                self.transport_failed(e);
+            Wake::Flushed(Ok(())) => {
+                let n = std::mem::take(&mut self.unflushed);
+                self.shared.lock().handle_written(n);
             }
+            Wake::Wrote(Err(e)) | Wake::Flushed(Err(e)) | Wake::Read(Err(e)) => self.failed(e),
             Wake::Read(Ok(0)) => {
                 debug!("MQTT broker closed the connection");
-                self.session.handle_transport_closed(now);
+                self.io = None;
+                self.out.clear();
+                self.unflushed = 0;
+                self.shared.lock().handle_transport_closed(now, None);
             }
             Wake::Read(Ok(n)) => {
-                if n == self.read_offered {
+                if n >= self.read_room {
                     self.read_room = (self.read_room * 2).min(MAX_READ_ROOM);
                 }
-                self.session.handle_read(now);
+                self.shared.lock().handle_bytes(now, &self.read_buf);
+                self.read_buf.clear();
             }
-            Wake::Timer | Wake::CloseDeadline => self.session.handle_timeout(now),
-            Wake::Command(Some(command)) => {
-                self.handle_command(command);
-                // Take what else is waiting, so that a burst leaves in one write.
-                for _ in 0..MAX_BATCH {
-                    match self.commands.try_recv() {
-                        Ok(command) => self.handle_command(command),
-                        Err(_) => break,
-                    }
-                }
-            }
-            Wake::Command(None) => self.start_closing(Disconnect::default(), None),
-            Wake::Unstalled => {
-                if let Some(delivery) = self.stalled.take() {
-                    self.deliver(delivery);
-                }
-            }
+            Wake::Timer => self.shared.lock().handle_timeout(now),
+            Wake::Core => {}
         }
     }
 
-    fn transport_failed(&mut self, error: io::Error) {
+    /// The transport failed: it is gone.
+    fn failed(&mut self, error: io::Error) {
         debug!(error = %error, "MQTT transport failed");
-        self.last_io_error = Some(error);
+        self.io = None;
         self.out.clear();
-        self.needs_flush = false;
-        self.session.handle_transport_closed(self.now());
+        self.unflushed = 0;
+        let now = self.shared.now();
+        self.shared
+            .lock()
+            .handle_transport_closed(now, Some(&error));
+        self.last_error = Some(Error::Io(error));
     }
+}
 
-    /// Drains the session: events to their consumers, bytes to the write queue; and finishes a
-    /// requested disconnect once there is nothing left to wait for.
-    fn pump(&mut self) {
-        while self.stalled.is_none() {
-            let Some(event) = self.session.poll_event() else {
-                break;
-            };
-            self.handle_event(event);
-        }
-        self.progress_closing();
-        while let Some(bytes) = self.session.poll_transmit() {
-            self.out.push_back(bytes);
-        }
-    }
-
-    fn handle_event(&mut self, event: Event) {
-        match event {
-            Event::Connected(connected) => {
-                info!(
-                    address = %self.options.address(),
-                    session_present = connected.session_present,
-                    "MQTT connected"
-                );
-                let now = self.now();
-                if let Some(reconnect) = &mut self.reconnect {
-                    reconnect.connected(now);
-                }
-                if let (Some(hook), Some(client)) =
-                    (self.options.after_connect.clone(), self.client())
-                {
-                    hook(&client);
-                }
-            }
-            Event::Message(message) => {
-                let message = Message::new(message.publish, message.ack);
-                let targets = self
-                    .routes
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, r)| r.filter.as_ref().is_none_or(|f| f.matches(&message.topic)))
-                    .map(|(i, _)| i)
-                    .collect();
-                self.deliver(Delivery { message, targets });
-            }
-            Event::Received(received) => {
-                if let Some(client) = self.client() {
-                    self.router.dispatch(&client, &received);
-                }
-            }
-            Event::Published(published) => {
-                if let Some(reply) = self.publishes.remove(&published.id) {
-                    let _ = reply.send(Ok(published));
-                }
-            }
-            Event::PublishFailed(failed) => {
-                if let Some(reply) = self.publishes.remove(&failed.id) {
-                    let _ = reply.send(Err(Error::PublishFailed(failed.reason)));
-                }
-            }
-            Event::Subscribed(subscribed) => {
-                if let Some(PendingRequest::Subscribe(reply)) = self.requests.remove(&subscribed.id)
-                {
-                    let _ = reply.send(Ok(subscribed));
-                }
-            }
-            Event::Unsubscribed(unsubscribed) => {
-                if let Some(PendingRequest::Unsubscribe(reply)) =
-                    self.requests.remove(&unsubscribed.id)
-                {
-                    let _ = reply.send(Ok(unsubscribed));
-                }
-            }
-            Event::RequestFailed { id, reason } => match self.requests.remove(&id) {
-                Some(PendingRequest::Subscribe(reply)) => {
-                    let _ = reply.send(Err(Error::RequestFailed(reason)));
-                }
-                Some(PendingRequest::Unsubscribe(reply)) => {
-                    let _ = reply.send(Err(Error::RequestFailed(reason)));
-                }
-                None => {}
-            },
-            Event::Auth(auth) => {
-                let answer = self.options.on_auth.as_ref().and_then(|hook| hook(&auth));
-                if let Some(answer) = answer
-                    && let Err(e) = self.session.auth(self.now(), answer)
-                {
-                    warn!(error = %e, "MQTT AUTH answer refused");
-                }
-            }
-            Event::Disconnected(reason) => {
-                match &reason {
-                    DisconnectReason::Requested => {}
-                    other => warn!(reason = ?other, "MQTT connection ended"),
-                }
-                self.last_reason = Some(reason);
-            }
-            _ => {}
-        }
-    }
-
-    /// Delivers to each target stream in turn; stops at a full stream and waits for it.
-    fn deliver(&mut self, mut delivery: Delivery) {
-        while let Some(&index) = delivery.targets.front() {
-            let Some(route) = self.routes.get(index) else {
-                delivery.targets.pop_front();
-                continue;
-            };
-            let last = delivery.targets.len() == 1;
-            let message = if last {
-                std::mem::replace(&mut delivery.message, delivery_placeholder())
-            } else {
-                delivery.message.share()
-            };
-            match route.sender.try_send(message) {
-                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {
-                    delivery.targets.pop_front();
-                }
-                Err(mpsc::error::TrySendError::Full(message)) => {
-                    if last {
-                        delivery.message = message;
-                    }
-                    self.stalled = Some(delivery);
-                    return;
-                }
-            }
-        }
-        self.routes.retain(|r| !r.sender.is_closed());
-    }
-
-    fn handle_command(&mut self, command: Command) {
-        let now = self.now();
-        match command {
-            Command::Publish { publish, done } => match self.session.publish(now, *publish) {
-                Ok(id) => {
-                    if let Some(done) = done {
-                        self.publishes.insert(id, done);
-                    }
-                }
-                Err(e) => match done {
-                    Some(done) => drop(done.send(Err(e.into()))),
-                    None => warn!(error = %e, "MQTT publish refused"),
-                },
-            },
-            Command::Subscribe {
-                subscriptions,
-                properties,
-                reply,
-            } => match self.session.subscribe(now, subscriptions, properties) {
-                Ok(id) => {
-                    self.requests.insert(id, PendingRequest::Subscribe(reply));
-                }
-                Err(e) => {
-                    let _ = reply.send(Err(e.into()));
-                }
-            },
-            Command::Unsubscribe {
-                filters,
-                properties,
-                reply,
-            } => match self.session.unsubscribe(now, filters, properties) {
-                Ok(id) => {
-                    self.requests.insert(id, PendingRequest::Unsubscribe(reply));
-                }
-                Err(e) => {
-                    let _ = reply.send(Err(e.into()));
-                }
-            },
-            Command::Ack {
-                token,
-                reason_code,
-                reply,
-            } => {
-                let result = self.session.ack(now, token, reason_code);
-                let _ = reply.send(result.map_err(Error::from));
-            }
-            Command::Auth { auth, reply } => {
-                let _ = reply.send(self.session.auth(now, *auth).map_err(Error::from));
-            }
-            Command::Route { filter, sender } => {
-                if self.stalled.is_none() {
-                    self.routes.retain(|r| !r.sender.is_closed());
-                }
-                self.routes.push(Route { filter, sender });
-            }
-            Command::On {
-                command,
-                callback,
-                condition,
-            } => {
-                match condition {
-                    Some((condition, priority)) => {
-                        self.router.on_if(command, callback, condition, priority);
-                    }
-                    None => self.router.on(command, callback),
-                }
-                self.session.set_packet_events(true);
-            }
-            Command::SetCredentials { username, password } => {
-                self.session.set_credentials(username, password);
-            }
-            Command::SetWill(will) => self.session.set_will(will.map(|w| *w)),
-            Command::Reconnect => {
-                self.reconnect_now = true;
-                if self.session.state() != ConnectionState::Disconnected {
-                    self.out.clear();
-                    self.needs_flush = false;
-                    self.session.handle_transport_closed(now);
-                }
-            }
-            Command::Disconnect { disconnect, reply } => {
-                self.start_closing(*disconnect, Some(reply))
-            }
-        }
-    }
-
-    fn start_closing(&mut self, disconnect: Disconnect, reply: Option<Reply<()>>) {
-        if let Some(closing) = &mut self.closing {
-            // Already closing: answer this caller too once done.
-            if let (Some(reply), None) = (reply, &closing.reply) {
-                closing.reply = Some(reply);
-            }
-            return;
-        }
-        self.closing = Some(Closing {
-            disconnect,
-            reply,
-            deadline: tokio::time::Instant::now() + self.options.disconnect_timeout,
-        });
-        self.progress_closing();
-    }
-
-    /// Sends DISCONNECT once nothing is queued or in flight, or the deadline has passed.
-    fn progress_closing(&mut self) {
-        let Some(closing) = &mut self.closing else {
-            return;
-        };
-        if !self.session.is_connected() {
-            if self.session.state() == ConnectionState::Connecting {
-                self.session.handle_transport_closed(self.now());
-            }
-            return;
-        }
-        let idle = self.session.publishes_queued() == 0 && self.session.publishes_in_flight() == 0;
-        if !idle && tokio::time::Instant::now() < closing.deadline {
-            return;
-        }
-        let disconnect = std::mem::take(&mut closing.disconnect);
-        let now = self.now();
-        if let Err(e) = self.session.disconnect(now, disconnect) {
-            if let Some(reply) = self.closing.as_mut().and_then(|c| c.reply.take()) {
-                let _ = reply.send(Err(e.into()));
-            }
-            self.closing = None;
-        }
-    }
-
-    /// Waits `delay` before a reconnection attempt, still serving commands (publishes queue in
-    /// the session meanwhile). Returns early for [`Client::reconnect`] and
-    /// [`Client::disconnect`].
-    async fn wait(&mut self, delay: Duration) {
-        let until = tokio::time::Instant::now() + delay;
-        loop {
-            self.pump();
-            if self.reconnect_now || self.closing.is_some() {
-                return;
-            }
-            tokio::select! {
-                () = tokio::time::sleep_until(until) => return,
-                command = self.commands.recv() => match command {
-                    Some(command) => self.handle_command(command),
-                    None => self.start_closing(Disconnect::default(), None),
-                },
-            }
-        }
-    }
-
-    /// Handles the commands already waiting, without blocking.
-    fn take_ready_commands(&mut self) {
-        while let Ok(command) = self.commands.try_recv() {
-            self.handle_command(command);
-        }
-    }
-
-    /// The error that describes why the connection ended.
-    fn connection_error(&mut self) -> Error {
-        if let Some(e) = self.last_io_error.take() {
-            return Error::Io(e);
-        }
-        match self.last_reason.clone() {
-            Some(DisconnectReason::Refused(connack)) => Error::Refused(Box::new(connack)),
-            Some(DisconnectReason::ConnectTimeout) => Error::ConnectTimeout,
-            Some(reason) => Error::Disconnected(Box::new(reason)),
-            None => Error::Disconnected(Box::new(DisconnectReason::TransportClosed)),
-        }
-    }
-
-    /// The connection is gone for good: everything waiting fails.
-    fn fail_pending(&mut self) {
-        let reason = self
-            .last_reason
-            .clone()
-            .unwrap_or(DisconnectReason::TransportClosed);
-        for (_, reply) in self.publishes.drain() {
-            let _ = reply.send(Err(Error::Disconnected(Box::new(reason.clone()))));
-        }
-        for (_, request) in self.requests.drain() {
-            let error = Error::Disconnected(Box::new(reason.clone()));
-            match request {
-                PendingRequest::Subscribe(reply) => drop(reply.send(Err(error))),
-                PendingRequest::Unsubscribe(reply) => drop(reply.send(Err(error))),
-            }
-        }
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.shared.lock().close_events(self.events);
     }
 }
 
@@ -668,17 +296,29 @@ impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
             .field("address", &self.options.address())
-            .field("session", &self.session)
+            .field("open", &self.io.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// An empty message left behind while the real one is being sent.
-fn delivery_placeholder() -> Message {
-    Message::new(
-        mqtt_proto::Publish::new(mqtt_proto::TopicName::default(), Bytes::new()),
-        None,
-    )
+fn log(event: &ClientEvent) {
+    match event {
+        ClientEvent::Connected(c) => {
+            info!(session_present = c.session_present, "MQTT connected");
+        }
+        ClientEvent::Disconnected {
+            reason: mqtt_session::DisconnectReason::Requested,
+            ..
+        } => debug!("MQTT disconnected"),
+        ClientEvent::Disconnected { reason, error } => {
+            warn!(%reason, error = error.as_deref(), "MQTT connection ended");
+        }
+        ClientEvent::ConnectFailed { error } => warn!(%error, "MQTT connection failed"),
+        ClientEvent::Reconnecting { attempt, delay } => {
+            debug!(attempt, ?delay, "MQTT reconnecting after a delay");
+        }
+        other => debug!(event = ?other, "MQTT"),
+    }
 }
 
 /// One vectored write of the front of `out`, or a flush once it is empty.
@@ -701,28 +341,15 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// Waits for room in a stalled stream (or forever when nothing is stalled).
-async fn reserve(sender: Option<mpsc::Sender<Message>>) {
-    match sender {
-        Some(sender) => drop(sender.reserve().await),
-        None => std::future::pending().await,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// An idle client holds little: the connection task's future keeps its state on the heap
-    /// and has no room for the handshake futures, and commands are small, because a channel
-    /// reserves room for 32 of them at a time.
+    /// and has no room for the handshake futures.
     #[test]
     fn an_idle_client_stays_small() {
-        let command = std::mem::size_of::<Command>();
-        assert!(command <= 96, "a command takes {command} bytes");
-        let (commands, receiver) = mpsc::channel(1);
-        let client = Client::from_parts(commands, 1);
-        let connection = Connection::new(Options::new("127.0.0.1", 1883, "x"), client, receiver);
+        let (_client, _messages, connection) = Client::new(Options::new("127.0.0.1", 1883, "x"));
         let task = std::mem::size_of_val(&connection.run());
         assert!(
             task <= 1024,

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 
+use mqtt_client::End;
 use mqtt_proto::topic::TopicError;
 use mqtt_proto::{ConnAck, ReasonCode};
 use mqtt_session::{DisconnectReason, FailReason, UsageError};
@@ -36,11 +37,24 @@ pub enum Error {
     PublishFailed(FailReason),
     /// The subscribe or unsubscribe failed.
     RequestFailed(FailReason),
-    /// The connection task has stopped: the client disconnected, or the task was dropped.
+    /// The client has stopped: it disconnected, or its connection task was dropped.
     Closed,
 }
 
 impl Error {
+    /// The error for a client that stopped by itself: why its connection ended.
+    pub(crate) fn stopped(end: End) -> Error {
+        match end {
+            End::Lost(reason) => match *reason {
+                DisconnectReason::Refused(connack) => Error::Refused(Box::new(connack)),
+                DisconnectReason::ConnectTimeout => Error::ConnectTimeout,
+                reason => Error::Disconnected(Box::new(reason)),
+            },
+            End::Usage(e) => Error::Usage(e),
+            _ => Error::Disconnected(Box::new(DisconnectReason::TransportClosed)),
+        }
+    }
+
     /// The reason code behind the error, when the broker gave one.
     pub fn reason_code(&self) -> Option<ReasonCode> {
         match self {

@@ -9,7 +9,9 @@
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), mqtt_tokio::Error> {
-//!     let client = Client::spawn(Options::from_url("mqtt://127.0.0.1:1883", "quickstart")?).await?;
+//!     let options = Options::from_url("mqtt://127.0.0.1:1883", "quickstart")?;
+//!     // The default stream has every message nothing else takes; drop it if unused.
+//!     let (client, _default) = Client::spawn(options).await?;
 //!     let mut news = client.subscription("news/#", QoS::AtLeastOnce).await?;
 //!     client.publish("news/today", "hello", QoS::AtLeastOnce, false).await?;
 //!     let message = news.recv().await.expect("the client is running");
@@ -17,6 +19,10 @@
 //!     client.disconnect().await
 //! }
 //! ```
+//!
+//! What happens between the session and the application (which consumer gets a message and
+//! when it is acknowledged, reconnection, events, an orderly disconnect) is decided by
+//! [`mqtt_client`], which every adapter shares; its documentation states the guarantees.
 //!
 //! Transports: `mqtt://` (TCP), `mqtts://` (TLS), `ws://` and `wss://` (WebSocket, subprotocol
 //! `mqtt`), from a URL ([`Options::from_url`]) or typed [`Options`]. TLS uses rustls with the
@@ -30,12 +36,15 @@ mod options;
 mod tls;
 mod transport;
 
-pub use client::{Client, Message, Messages, PendingPublish, PublishOutcome};
+pub use client::{Client, Events, Messages, PendingPublish, PublishOutcome};
 pub use connection::Connection;
 pub use error::Error;
+pub use mqtt_client::{self as client_core, ClientEvent, Message, Overflow, StreamEnd};
 pub use mqtt_proto::{self as proto, QoS, ReasonCode};
 pub use mqtt_session::Backoff;
-pub use mqtt_session::{self as session, AckMode, Command, Published, Received, Version};
+pub use mqtt_session::{
+    self as session, AckMode, Command, PublishId, Published, Received, Version,
+};
 pub use options::{AuthHook, Hook, Options, SocketKeepalive, Transport};
 pub use tls::TlsOptions;
 pub use tokio_rustls::rustls;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mqtt_client::{Overflow, Settings};
 use mqtt_proto::{ByteString, QoS, TopicName, Will};
 use mqtt_session::{Backoff, Config, Version};
 
@@ -54,7 +55,7 @@ pub struct SocketKeepalive {
 }
 
 /// A hook the client runs with itself: the seed's `breconnect_cb` and `aconnect_cb`.
-pub type Hook = Arc<dyn Fn(&Client) + Send + Sync>;
+pub type Hook = mqtt_client::Hook<Client>;
 
 /// Answers the server's AUTH packets in MQTT 5.0 enhanced authentication: given the server's
 /// AUTH, returns the AUTH to send back, or `None` to send nothing.
@@ -96,6 +97,9 @@ pub struct Options {
     pub socket_keepalive: Option<SocketKeepalive>,
     /// Reconnect automatically with this backoff; `None` turns automatic reconnection off.
     pub reconnect: Option<Backoff>,
+    /// Retry a failed first connection with the same backoff, instead of failing
+    /// [`Client::connect`]; [`Client::spawn`] then returns at once.
+    pub retry_first_connect: bool,
     /// Run before each reconnection attempt, for example to refresh credentials with
     /// [`Client::set_credentials`].
     pub before_reconnect: Option<Hook>,
@@ -104,11 +108,13 @@ pub struct Options {
     /// Answers AUTH packets (MQTT 5.0 enhanced authentication, with an Authentication Method
     /// in [`session.connect_properties`](Config::connect_properties)).
     pub on_auth: Option<AuthHook>,
-    /// Capacity of each message stream; a full stream stops the client reading from the
-    /// socket until the consumer catches up.
+    /// How many messages each stream holds before it holds back acknowledgements (QoS 1 and
+    /// 2) and applies [`overflow`](Self::overflow) (QoS 0); see [`Messages`](crate::Messages).
     pub stream_capacity: usize,
-    /// Capacity of the command channel from [`Client`] handles to the connection task.
-    pub command_capacity: usize,
+    /// What a full stream does with QoS 0 messages: drop the oldest (the default, reported
+    /// as [`ClientEvent::MessagesDropped`](crate::ClientEvent::MessagesDropped)) or stop
+    /// reading.
+    pub overflow: Overflow,
     /// How long [`Client::disconnect`] waits for queued and in-flight publishes to finish
     /// before it sends DISCONNECT anyway.
     pub disconnect_timeout: Duration,
@@ -128,11 +134,12 @@ impl Options {
             tcp_nodelay: true,
             socket_keepalive: None,
             reconnect: Some(Backoff::default()),
+            retry_first_connect: false,
             before_reconnect: None,
             after_connect: None,
             on_auth: None,
             stream_capacity: 1024,
-            command_capacity: 256,
+            overflow: Overflow::default(),
             disconnect_timeout: Duration::from_secs(5),
         }
     }
@@ -212,6 +219,17 @@ impl Options {
         will.retain = retain;
         self.session.will = Some(will);
         Ok(self)
+    }
+
+    /// The client layer's settings.
+    pub(crate) fn settings(&self) -> Settings {
+        let mut settings = Settings::default();
+        settings.stream_capacity = self.stream_capacity;
+        settings.overflow = self.overflow;
+        settings.reconnect = self.reconnect;
+        settings.retry_first_connect = self.retry_first_connect;
+        settings.disconnect_timeout = self.disconnect_timeout;
+        settings
     }
 
     /// The URL-like address, for logs.

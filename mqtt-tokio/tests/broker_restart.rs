@@ -24,7 +24,7 @@ async fn the_client_reconnects_and_resubscribes_after_a_broker_restart() {
             multiplier: 2.0,
             jitter: true,
         });
-        let client = Client::spawn(options).await.unwrap();
+        let (client, _) = Client::spawn(options).await.unwrap();
         let topic = topic("restart");
         let mut messages = client.subscription(&topic, QoS::AtLeastOnce).await.unwrap();
 

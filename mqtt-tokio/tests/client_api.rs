@@ -25,16 +25,14 @@ async fn hooks_run_around_connections_and_reconnect_is_manual_too() {
     options.before_reconnect = Some(Arc::new(move |client: &Client| {
         a.fetch_add(1, Ordering::SeqCst);
         // The seed's use: refresh credentials before each attempt.
-        client
-            .set_credentials(Some("refreshed".into()), None)
-            .unwrap();
+        client.set_credentials(Some("refreshed".into()), None);
     }));
     options.socket_keepalive = Some(SocketKeepalive {
         count: 3,
         idle: Duration::from_secs(30),
         interval: Duration::from_secs(5),
     });
-    let client = Client::spawn(options).await.unwrap();
+    let (client, _) = Client::spawn(options).await.unwrap();
     assert_eq!(
         connects.load(Ordering::SeqCst),
         1,
@@ -42,7 +40,7 @@ async fn hooks_run_around_connections_and_reconnect_is_manual_too() {
     );
     assert_eq!(attempts.load(Ordering::SeqCst), 0);
 
-    client.reconnect().await.unwrap();
+    client.reconnect();
     // Still usable, and a publish proves the new connection works.
     tokio::time::timeout(
         WAIT,
@@ -68,7 +66,7 @@ async fn hooks_run_around_connections_and_reconnect_is_manual_too() {
 async fn manual_acknowledgement_hands_out_a_token_once() {
     let mut options = broker().options(Version::V5, &client_id("manual-ack"));
     options.session.ack_mode = AckMode::Manual;
-    let client = Client::spawn(options).await.unwrap();
+    let (client, _) = Client::spawn(options).await.unwrap();
     let topic = topic("manual-ack");
     let mut messages = client.subscription(&topic, QoS::AtLeastOnce).await.unwrap();
     client
@@ -80,15 +78,15 @@ async fn manual_acknowledgement_hands_out_a_token_once() {
         .unwrap()
         .unwrap();
     assert!(message.needs_ack());
-    client.ack(&mut message, ReasonCode::SUCCESS).await.unwrap();
+    client.ack(&mut message, ReasonCode::SUCCESS).unwrap();
     assert!(!message.needs_ack(), "the token is used up");
-    client.ack(&mut message, ReasonCode::SUCCESS).await.unwrap(); // a no-op now
+    client.ack(&mut message, ReasonCode::SUCCESS).unwrap(); // a no-op now
     client.disconnect().await.unwrap();
 }
 
 #[tokio::test]
 async fn conditional_callbacks_win_and_a_callback_can_publish() {
-    let client = Client::spawn(broker().options(Version::V311, &client_id("callbacks")))
+    let (client, _) = Client::spawn(broker().options(Version::V311, &client_id("callbacks")))
         .await
         .unwrap();
     let base = topic("callbacks");
@@ -102,40 +100,34 @@ async fn conditional_callbacks_win_and_a_callback_can_publish() {
     let log = seen.clone();
     let cool_topic = cool.clone();
     let echo_topic = echo.clone();
-    client
-        .on_if(
-            Command::Publish,
-            move |client: &Client, _data: &mqtt_tokio::Received| {
-                log.lock().unwrap().push("cool".into());
-                // Publishing from inside a callback must not deadlock.
-                client
-                    .try_publish(&echo_topic, "echo", QoS::AtMostOnce, false)
-                    .unwrap();
-            },
-            move |data| {
-                data.message
-                    .as_ref()
-                    .is_some_and(|m| m.topic == cool_topic.as_str())
-            },
-            0,
-        )
-        .await
-        .unwrap();
+    client.on_if(
+        Command::Publish,
+        move |client: &Client, _data: &mqtt_tokio::Received| {
+            log.lock().unwrap().push("cool".into());
+            // Publishing from inside a callback must not deadlock.
+            client
+                .try_publish(&echo_topic, "echo", QoS::AtMostOnce, false)
+                .unwrap();
+        },
+        move |data| {
+            data.message
+                .as_ref()
+                .is_some_and(|m| m.topic == cool_topic.as_str())
+        },
+        0,
+    );
     let log = seen.clone();
-    client
-        .on(
-            Command::Publish,
-            move |_client: &Client, data: &mqtt_tokio::Received| {
-                if let Some(m) = &data.message {
-                    log.lock().unwrap().push(format!(
-                        "generic:{}",
-                        m.topic.rsplit('/').next().unwrap_or("")
-                    ));
-                }
-            },
-        )
-        .await
-        .unwrap();
+    client.on(
+        Command::Publish,
+        move |_client: &Client, data: &mqtt_tokio::Received| {
+            if let Some(m) = &data.message {
+                log.lock().unwrap().push(format!(
+                    "generic:{}",
+                    m.topic.rsplit('/').next().unwrap_or("")
+                ));
+            }
+        },
+    );
     client
         .subscribe(&[(&format!("{base}/#"), QoS::AtMostOnce)])
         .await
@@ -182,13 +174,13 @@ async fn a_slow_consumer_loses_nothing() {
     const COUNT: u32 = 500;
     let mut options = broker().options(Version::V5, &client_id("slow"));
     options.stream_capacity = 4;
-    let subscriber = Client::spawn(options).await.unwrap();
+    let (subscriber, _) = Client::spawn(options).await.unwrap();
     let topic = topic("slow");
     let mut messages = subscriber
         .subscription(&topic, QoS::AtLeastOnce)
         .await
         .unwrap();
-    let publisher = Client::spawn(broker().options(Version::V5, &client_id("fast")))
+    let (publisher, _) = Client::spawn(broker().options(Version::V5, &client_id("fast")))
         .await
         .unwrap();
     for n in 0..COUNT {
@@ -200,7 +192,7 @@ async fn a_slow_consumer_loses_nothing() {
                 .unwrap(),
         );
     }
-    // Nobody reads for a while: the subscriber's stream is full and it stops reading the socket.
+    // Nobody reads for a while: the subscriber's stream is full and holds back its PUBACKs.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut next = 0u32;
     while next < COUNT {
@@ -218,7 +210,7 @@ async fn a_slow_consumer_loses_nothing() {
 
 #[tokio::test]
 async fn disconnect_waits_for_queued_publishes() {
-    let client = Client::spawn(broker().options(Version::V5, &client_id("flush")))
+    let (client, _) = Client::spawn(broker().options(Version::V5, &client_id("flush")))
         .await
         .unwrap();
     let topic = topic("flush");

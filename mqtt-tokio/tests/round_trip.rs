@@ -13,7 +13,7 @@ const ALL_QOS: [QoS; 3] = [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce];
 #[tokio::test]
 async fn publish_and_receive_at_every_qos_in_both_versions() {
     for version in VERSIONS {
-        let client = Client::spawn(broker().options(version, &client_id("round-trip")))
+        let (client, _) = Client::spawn(broker().options(version, &client_id("round-trip")))
             .await
             .unwrap_or_else(|e| panic!("{version}: connect: {e}"));
         for qos in ALL_QOS {
@@ -40,14 +40,14 @@ async fn publish_and_receive_at_every_qos_in_both_versions() {
 async fn retained_message_reaches_a_later_subscriber() {
     for version in VERSIONS {
         let topic = topic("retained");
-        let publisher = Client::spawn(broker().options(version, &client_id("retain-pub")))
+        let (publisher, _) = Client::spawn(broker().options(version, &client_id("retain-pub")))
             .await
             .unwrap();
         publisher
             .publish(&topic, "kept", QoS::AtLeastOnce, true)
             .await
             .unwrap();
-        let subscriber = Client::spawn(broker().options(version, &client_id("retain-sub")))
+        let (subscriber, _) = Client::spawn(broker().options(version, &client_id("retain-sub")))
             .await
             .unwrap();
         let mut messages = subscriber

@@ -9,7 +9,7 @@ use support::{broker, client_id, topic};
 
 /// Connects, publishes to itself at QoS 1 and disconnects.
 async fn round_trip(options: Options) -> Result<(), Error> {
-    let client = Client::spawn(options).await?;
+    let (client, _) = Client::spawn(options).await?;
     let topic = topic("transport");
     let mut messages = client.subscription(&topic, QoS::AtLeastOnce).await?;
     client

@@ -136,7 +136,7 @@ where
         script(peer).await;
     };
     let client = async move {
-        let (client, connection) = Client::connect(ws_options(port, version))
+        let (client, _, connection) = Client::connect(ws_options(port, version))
             .await
             .expect("connected over WebSocket");
         client_side(client, connection).await;
@@ -184,7 +184,7 @@ async fn packets_across_messages(version: Version) {
         version,
         |client, connection| async move {
             let task = tokio::spawn(connection.run());
-            let mut messages = client.messages().await.unwrap();
+            let mut messages = client.messages();
             let mut got = Vec::new();
             for _ in 0..4 {
                 let m = tokio::time::timeout(WAIT, messages.recv())
@@ -242,7 +242,7 @@ async fn offers_mqtt_subprotocol(version: Version) {
 async fn ordered_lossless_stream(version: Version) {
     let broker = support::broker();
     let options = broker.options(version, &support::client_id("stream"));
-    let client = Client::spawn(options)
+    let (client, _) = Client::spawn(options)
         .await
         .expect("connects to the broker");
     let topic = support::topic("stream");
@@ -312,7 +312,7 @@ async fn disconnect_then_close(version: Version) {
         let mut options = Options::new("127.0.0.1", port, "disconnect-conformance");
         options.set_version(version);
         options.reconnect = None;
-        let (client, connection) = Client::connect(options).await.unwrap();
+        let (client, _, connection) = Client::connect(options).await.unwrap();
         let task = tokio::spawn(connection.run());
         for i in 0..5 {
             let _pending = client
