@@ -1,42 +1,44 @@
 //! The [`Client`] handle: the seed's methods.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak, mpsc};
+use std::sync::mpsc::{RecvError, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::task::{Poll, Wake, Waker};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Duration;
 
 use bytes::Bytes;
-use mio::Waker;
+use mqtt_client::{
+    Answer, ClientEvent, CommandError, Core, EventsId, Failure, Interest, Message, StreamEnd,
+    StreamId,
+};
 use mqtt_proto::{
     ByteString, Disconnect, Publish, QoS, ReasonCode, SubscribeProperties, Subscription,
     TopicFilter, TopicName, UnsubscribeProperties, Will,
 };
 use mqtt_session::{
-    AckMode, Callback, Command, Condition, Config, Event, FailReason, Instant, PublishId,
-    Qos2Delivery, Received, RequestId, Session, Version,
+    Command, Config, Instant, PublishId, Qos2Delivery, Received, RequestId, Version,
 };
-use tracing::warn;
 
 use crate::driver::{Driver, Until};
 use crate::error::Error;
-use crate::message::Message;
 use crate::options::{ConnectOptions, PublishOptions};
-
-/// Outcomes of failed publishes and of (un)subscribes kept for `wait_for_*` calls that have not
-/// come yet; older ones are forgotten.
-const KEPT_OUTCOMES: usize = 10_000;
 
 /// The seed's `on_message`: a callback for every received message.
 pub type OnMessage = Box<dyn FnMut(&Client, &Message) + Send>;
 
 /// An MQTT client with the Zerynth/paho-style API: cheap to clone, `Send` and `Sync`.
 ///
-/// All clones share one session. Commands (`publish`, `subscribe`, ...) lock it briefly, hand
-/// it the command and wake the loop; the loop owns the socket, and runs the callbacks without
-/// holding the lock, so a callback can use the client it is given (publish, subscribe, even
-/// `disconnect`). Blocking calls made from a callback (`wait_for_*`, `loop_stop`) return
-/// [`Error::WouldDeadlock`] instead of waiting for their own thread.
+/// All clones share one client core ([`mqtt_client::Core`]): commands (`publish`,
+/// `subscribe`, ...) lock it briefly and wake the loop; the loop owns the socket, and runs the
+/// callbacks without holding the lock, so a callback can use the client it is given (publish,
+/// subscribe, even `disconnect`). Blocking calls made from a callback (`wait_for_*`,
+/// `loop_stop`) return [`Error::WouldDeadlock`] instead of waiting for their own thread.
+///
+/// Messages wait, unacknowledged, until a loop runs: callbacks and [`messages`](Self::messages)
+/// receivers registered before [`loop_start`](Self::loop_start) see every message, also one
+/// that arrives right after CONNACK. A message is acknowledged once a callback for it returned
+/// or a receiver holds it. Dropping the last clone disconnects in order, as
+/// [`disconnect`](Self::disconnect) does.
 ///
 /// The session outlives connections: messages published while the broker is away wait in its
 /// queue, and unacknowledged ones are sent again on the next connection.
@@ -64,20 +66,38 @@ pub type OnMessage = Box<dyn FnMut(&Client, &Message) + Send>;
 /// ```
 #[derive(Clone)]
 pub struct Client {
+    pub(crate) handle: Arc<Handle>,
+}
+
+/// The application's hold on the client; the last one to go disconnects.
+pub(crate) struct Handle {
     pub(crate) shared: Arc<Shared>,
 }
 
-/// What every clone of a [`Client`] shares.
+/// What every clone of a [`Client`] and the loop share.
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
-    /// Signalled when publishes and requests complete, connections come and go, and loops end.
-    pub(crate) changed: Condvar,
-    /// Set when the loop has been woken and has not drained the session since.
-    wake_pending: AtomicBool,
-    /// The origin of the session's clock.
-    pub(crate) start: std::time::Instant,
+    /// Signalled when the core completes something a waiter may want; the core wakes it
+    /// through [`waker`](Self::waker).
+    changed: Arc<Condvar>,
+    waker: Waker,
+    /// The origin of the core's clock.
+    start: std::time::Instant,
     /// The loop thread of `loop_start`.
     thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A [`Waker`] that wakes every thread waiting on the condition variable.
+struct Notify(Arc<Condvar>);
+
+impl Wake for Notify {
+    fn wake(self: Arc<Self>) {
+        self.0.notify_all();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.notify_all();
+    }
 }
 
 /// The broker to (re)connect to.
@@ -87,102 +107,187 @@ pub(crate) struct Endpoint {
     pub(crate) options: ConnectOptions,
 }
 
-/// A callback registration, applied by the loop.
-pub(crate) enum Registration {
-    On {
-        command: Command,
-        callback: Callback<Client>,
-        condition: Option<(Condition, i32)>,
-    },
-    Messages(mpsc::Sender<Message>),
-}
-
-/// A requested disconnect.
-pub(crate) struct Closing {
-    pub(crate) disconnect: Disconnect,
-    pub(crate) deadline: std::time::Instant,
-}
-
 /// The state behind the lock.
 pub(crate) struct Inner {
-    pub(crate) session: Session,
+    pub(crate) core: Core<Client>,
     pub(crate) endpoint: Option<Endpoint>,
     /// The loop's state while no thread runs it; `None` before the first `connect`.
     driver: Option<Box<Driver>>,
-    waker: Option<Arc<Waker>>,
     /// The thread that holds the driver.
     busy: Option<ThreadId>,
     /// A loop (`loop_start`, `loop_forever`) holds the driver.
     looping: bool,
-    pub(crate) registrations: Vec<Registration>,
-    /// Publishes accepted and not yet complete.
-    outstanding: BTreeSet<PublishId>,
-    failed: BTreeMap<PublishId, FailReason>,
-    /// (Un)subscribes: `None` until the broker answers.
-    requests: BTreeMap<RequestId, Option<Result<Vec<ReasonCode>, FailReason>>>,
-    waiters: usize,
+    /// `loop_stop` asked the loop to return.
     pub(crate) stop: bool,
-    pub(crate) reconnect_now: bool,
-    pub(crate) closing: Option<Closing>,
-}
-
-impl Inner {
-    /// Records what an event completes; `true` when a waiter may care.
-    pub(crate) fn record(&mut self, event: &Event) -> bool {
-        match event {
-            Event::Published(p) => self.outstanding.remove(&p.id),
-            Event::PublishFailed(f) => {
-                self.outstanding.remove(&f.id);
-                self.failed.insert(f.id, f.reason.clone());
-                if self.failed.len() > KEPT_OUTCOMES {
-                    self.failed.pop_first();
-                }
-                true
-            }
-            Event::Subscribed(s) => self.complete(s.id, Ok(s.reason_codes.clone())),
-            Event::Unsubscribed(u) => self.complete(u.id, Ok(u.reason_codes.clone())),
-            Event::RequestFailed { id, reason } => self.complete(*id, Err(reason.clone())),
-            Event::Connected(_) | Event::Disconnected(_) => true,
-            _ => false,
-        }
-    }
-
-    fn complete(&mut self, id: RequestId, outcome: Result<Vec<ReasonCode>, FailReason>) -> bool {
-        if let Some(slot) = self.requests.get_mut(&id) {
-            *slot = Some(outcome);
-        }
-        if self.requests.len() > KEPT_OUTCOMES {
-            let oldest_done = self
-                .requests
-                .iter()
-                .find(|(_, o)| o.is_some())
-                .map(|(id, _)| *id);
-            if let Some(id) = oldest_done {
-                self.requests.remove(&id);
-            }
-        }
-        true
-    }
-
-    pub(crate) fn has_waiters(&self) -> bool {
-        self.waiters > 0
-    }
 }
 
 impl Shared {
-    /// The loop is about to drain the session: later commands must wake it again.
-    pub(crate) fn clear_wake(&self) {
-        self.wake_pending.store(false, Ordering::Release);
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Now, on the core's clock.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_millis(self.start.elapsed().as_millis() as u64)
+    }
+
+    /// The core's clock as a `std` instant.
+    pub(crate) fn instant(&self, at: Instant) -> std::time::Instant {
+        self.start + Duration::from_millis(at.as_millis())
+    }
+
+    /// Runs `f` on the core at the current time.
+    fn with<T>(&self, f: impl FnOnce(&mut Core<Client>, Instant) -> T) -> T {
+        let now = self.now();
+        f(&mut self.lock().core, now)
+    }
+
+    /// Disconnects in order (see [`Client::disconnect`]); `handle` gives the callbacks their
+    /// client while this thread serves the connection.
+    fn disconnect(
+        self: &Arc<Self>,
+        handle: &Weak<Handle>,
+        disconnect: Disconnect,
+    ) -> Result<(), Error> {
+        let (on_loop, looping) = {
+            let mut inner = self.lock();
+            if inner.endpoint.is_none() {
+                let now = self.now();
+                inner.core.handles_dropped(now);
+                return Err(Error::NotConnected);
+            }
+            let now = self.now();
+            match inner.core.disconnect(now, disconnect) {
+                Err(CommandError::Stopped) => return Ok(()),
+                other => other?,
+            }
+            (inner.busy == Some(thread::current().id()), inner.looping)
+        };
+        if on_loop {
+            return Ok(());
+        }
+        if looping {
+            self.wait_until_idle();
+            return self.join();
+        }
+        // No loop: serve the connection here until DISCONNECT is out.
+        let mut claimed = self.claim(false, true)?;
+        let result = claimed.driver().run(self, handle, Until::Stopped);
+        drop(claimed);
+        self.join()?;
+        result
+    }
+
+    /// Waits until no thread holds the driver.
+    fn wait_until_idle(&self) {
+        let mut inner = self.lock();
+        while inner.busy.is_some() || inner.looping {
+            inner = self
+                .changed
+                .wait(inner)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Joins a finished loop thread.
+    fn join(&self) -> Result<(), Error> {
+        let handle = lock(&self.thread).take();
+        match handle {
+            Some(handle) if handle.thread().id() != thread::current().id() => {
+                handle.join().map_err(|_| Error::LoopPanicked)
+            }
+            Some(handle) => {
+                *lock(&self.thread) = Some(handle);
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the driver for this thread, creating it on first use; waits while another thread
+    /// is inside `connect`, `reconnect` or `disconnect`.
+    ///
+    /// `looping` marks it held by a loop; `here` marks this thread as the one running it (a
+    /// loop thread marks itself once it runs).
+    fn claim(self: &Arc<Self>, looping: bool, here: bool) -> Result<Claimed, Error> {
+        let me = thread::current().id();
+        let mut inner = self.lock();
+        loop {
+            if inner.busy == Some(me) {
+                return Err(Error::WouldDeadlock);
+            }
+            if inner.looping {
+                return Err(Error::LoopRunning);
+            }
+            if inner.busy.is_none() {
+                break;
+            }
+            inner = self
+                .changed
+                .wait(inner)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        if looping && inner.endpoint.is_none() {
+            return Err(Error::NotConnected);
+        }
+        let driver = match inner.driver.take() {
+            Some(driver) => driver,
+            None => {
+                let (driver, waker) = Driver::new()?;
+                inner.core.register_driver(&waker);
+                driver
+            }
+        };
+        inner.busy = here.then_some(me);
+        inner.looping = looping;
+        if looping {
+            inner.stop = false;
+        }
+        Ok(Claimed {
+            shared: Arc::downgrade(self),
+            driver: Some(driver),
+        })
+    }
+
+    /// Blocks until `check` answers or `timeout` passes; `check` registers the shared waker
+    /// where it waits, so that the core wakes this thread.
+    fn wait<T>(
+        &self,
+        timeout: Option<Duration>,
+        mut check: impl FnMut(&mut Inner, &Waker) -> Poll<Result<T, Error>>,
+    ) -> Result<T, Error> {
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        let mut inner = self.lock();
+        loop {
+            if let Poll::Ready(result) = check(&mut inner, &self.waker) {
+                return result;
+            }
+            if inner.busy == Some(thread::current().id()) {
+                return Err(Error::WouldDeadlock);
+            }
+            inner = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(Error::Timeout);
+                    }
+                    let waited = self.changed.wait_timeout(inner, left);
+                    waited.unwrap_or_else(PoisonError::into_inner).0
+                }
+                None => self
+                    .changed
+                    .wait(inner)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
+        }
     }
 }
 
-impl Drop for Shared {
+impl Drop for Handle {
+    /// The last handle: disconnect in order, as `disconnect` does (a loop on another thread is
+    /// waited for; none on the loop's own thread, which finishes by itself).
     fn drop(&mut self) {
-        // Let a loop thread blocked in poll notice that every client is gone.
-        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
-        if let Some(waker) = &inner.waker {
-            let _ = waker.wake();
-        }
+        let _ = self.shared.disconnect(&Weak::new(), Disconnect::default());
     }
 }
 
@@ -207,9 +312,13 @@ impl Drop for Claimed {
             return;
         };
         {
-            let mut inner = lock(&shared.inner);
+            let mut inner = shared.lock();
             inner.driver = self.driver.take();
             inner.busy = None;
+            if inner.looping {
+                // Messages wait for the next loop's consumers.
+                inner.core.pause_delivery();
+            }
             inner.looping = false;
         }
         shared.changed.notify_all();
@@ -224,28 +333,25 @@ impl Client {
     /// A client with the seed's constructor: MQTT 3.1.1, `client_id`, and Clean Session on
     /// every connection when `clean_session` is true (the broker forgets the client's
     /// subscriptions and queued messages when it disconnects). The client itself never
-    /// discards its unacknowledged messages: they are sent again after a reconnection.
+    /// discards its unacknowledged messages: they are sent again after a reconnection, and
+    /// the subscriptions the broker forgot are made again.
     ///
     /// As in the seed, QoS 2 messages are handed to callbacks at PUBREL, once the exchange is
-    /// complete ([`Qos2Delivery::OnPubRel`]). Beyond the seed, subscriptions a broker forgot
-    /// (a clean session) are made again after an automatic reconnection
-    /// ([`Config::resubscribe`]). Nothing is connected yet: call [`connect`](Self::connect).
+    /// complete ([`Qos2Delivery::OnPubRel`]). Nothing is connected yet: call
+    /// [`connect`](Self::connect).
     pub fn new(client_id: impl Into<ByteString>, clean_session: bool) -> Client {
         let mut config = Config::new(client_id, Version::V311);
         config.clean_start = clean_session;
         config.clean_start_on_reconnect = clean_session;
         config.qos2_delivery = Qos2Delivery::OnPubRel;
-        config.resubscribe = true;
         Client::with_config(config)
     }
 
     /// A client with every session option: MQTT 5.0 (`Config::new(id, Version::V5)`), CONNECT
     /// properties such as the session expiry interval, the in-flight window, when QoS 2
-    /// messages are delivered, and so on. `keep_alive` and `connect_timeout` are taken from
+    /// messages are delivered, manual acknowledgement ([`AckMode::Manual`](mqtt_session::AckMode::Manual), then
+    /// [`ack`](Self::ack)), and so on. `keep_alive` and `connect_timeout` are taken from
     /// [`connect`](Self::connect) instead.
-    ///
-    /// This client acknowledges messages itself: `config.ack_mode` is set to
-    /// [`AckMode::Automatic`].
     ///
     /// ```
     /// use mqtt_blocking::{Client, Config, Version};
@@ -255,73 +361,36 @@ impl Client {
     /// config.connect_properties.session_expiry_interval = Some(3600);
     /// let client = Client::with_config(config);
     /// ```
-    pub fn with_config(mut config: Config) -> Client {
-        config.ack_mode = AckMode::Automatic;
+    pub fn with_config(config: Config) -> Client {
+        let mut core = Core::new(config, mqtt_client::Settings::default(), fastrand::u64(..));
+        core.pause_delivery();
+        let changed = Arc::new(Condvar::new());
         let inner = Inner {
-            session: Session::new(config),
+            core,
             endpoint: None,
             driver: None,
-            waker: None,
             busy: None,
             looping: false,
-            registrations: Vec::new(),
-            outstanding: BTreeSet::new(),
-            failed: BTreeMap::new(),
-            requests: BTreeMap::new(),
-            waiters: 0,
             stop: false,
-            reconnect_now: false,
-            closing: None,
         };
-        Client {
-            shared: Arc::new(Shared {
-                inner: Mutex::new(inner),
-                changed: Condvar::new(),
-                wake_pending: AtomicBool::new(false),
-                start: std::time::Instant::now(),
-                thread: Mutex::new(None),
-            }),
-        }
-    }
-
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        lock(&self.shared.inner)
-    }
-
-    /// Now, on the session's clock.
-    pub(crate) fn now(&self) -> Instant {
-        Instant::from_millis(self.shared.start.elapsed().as_millis() as u64)
-    }
-
-    /// Runs a command against the session, then wakes the loop.
-    fn command<T>(
-        &self,
-        f: impl FnOnce(&mut Inner, Instant) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        let mut inner = self.lock();
-        let result = f(&mut inner, self.now());
-        let waker = if self.shared.wake_pending.swap(true, Ordering::AcqRel) {
-            None
-        } else {
-            inner.waker.clone()
-        };
-        drop(inner);
-        if let Some(waker) = waker
-            && let Err(e) = waker.wake()
-        {
-            warn!(error = %e, "MQTT loop could not be woken");
-        }
-        result
-    }
-
-    fn register(&self, registration: Registration) {
-        let _ = self.command(|inner, _| {
-            if matches!(registration, Registration::On { .. }) {
-                inner.session.set_packet_events(true);
-            }
-            inner.registrations.push(registration);
-            Ok(())
+        let shared = Arc::new(Shared {
+            inner: Mutex::new(inner),
+            waker: Waker::from(Arc::new(Notify(changed.clone()))),
+            changed,
+            start: std::time::Instant::now(),
+            thread: Mutex::new(None),
         });
+        Client {
+            handle: Arc::new(Handle { shared }),
+        }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.handle.shared
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Core<Client>, Instant) -> T) -> T {
+        self.shared().with(f)
     }
 
     // ---- the seed's callbacks ------------------------------------------------------------
@@ -331,31 +400,16 @@ impl Client {
     /// ([`on_if`](Self::on_if)) matches it.
     ///
     /// Callbacks run on the loop, with the client and the packet's data: for PUBLISH (and
-    /// PUBREL of a QoS 2 message, see [`Client::new`]) `data.message` holds the message.
+    /// PUBREL of a QoS 2 message, see [`Client::new`]) `data.message` holds the message; for
+    /// PUBACK, PUBREC and PUBCOMP `data.mid` is the id [`publish`](Self::publish) returned, so
+    /// `on_if(Command::PubAck, f, move |d| d.mid == Some(mid), 0)` runs for that message only.
     pub fn on(&self, command: Command, callback: impl FnMut(&Client, &Received) + Send + 'static) {
-        self.register(Registration::On {
-            command,
-            callback: Box::new(callback),
-            condition: None,
-        });
+        self.with(|core, _| core.on(command, Box::new(callback)));
     }
 
-    /// The seed's `on(command, function, condition, priority)`: adds a conditional callback.
-    /// For each packet, of the conditional callbacks whose condition holds, only the one with
-    /// the highest priority runs (the first registered on a tie); the generic callback runs
-    /// only when none holds.
-    ///
-    /// ```no_run
-    /// use mqtt_blocking::{Client, Command, Received};
-    ///
-    /// fn is_cool(data: &Received) -> bool {
-    ///     data.message.as_ref().is_some_and(|m| m.topic == "cool")
-    /// }
-    ///
-    /// let client = Client::new("myId", true);
-    /// client.on_if(Command::Publish, |_, _| println!("cool"), is_cool, 0);
-    /// client.on(Command::Publish, |_, _| println!("not cool"));
-    /// ```
+    /// The seed's `on(command, function, condition, priority)`: adds a callback that runs for
+    /// a received packet when `condition` holds and no other conditional callback whose
+    /// condition holds has a higher priority (ties go to the one registered first).
     pub fn on_if(
         &self,
         command: Command,
@@ -363,34 +417,34 @@ impl Client {
         condition: impl Fn(&Received) -> bool + Send + 'static,
         priority: i32,
     ) {
-        self.register(Registration::On {
-            command,
-            callback: Box::new(callback),
-            condition: Some((Box::new(condition), priority)),
+        self.with(|core, _| {
+            core.on_if(command, Box::new(callback), Box::new(condition), priority);
         });
     }
 
-    /// A receiver of every message received from now on, for iterating instead of callbacks.
-    /// Unbounded: a receiver that is not read keeps what arrives; drop it when done.
-    ///
-    /// ```no_run
-    /// # fn demo(client: mqtt_blocking::Client) {
-    /// let messages = client.messages();
-    /// for message in messages.iter() {
-    ///     println!("{}: {:?}", message.topic, message.payload_str());
-    /// }
-    /// # }
-    /// ```
-    pub fn messages(&self) -> mpsc::Receiver<Message> {
-        let (sender, receiver) = mpsc::channel();
-        self.register(Registration::Messages(sender));
-        receiver
+    /// A receiver of every message the client receives from now on (the loop hands them
+    /// over). It holds up to 1,024 messages: beyond that, QoS 1 and 2 messages wait
+    /// unacknowledged, and the oldest QoS 0 messages are dropped.
+    pub fn messages(&self) -> Messages {
+        let id = self.with(|core, _| core.open_stream(None));
+        Messages {
+            shared: self.shared().clone(),
+            id,
+        }
     }
 
-    // ---- connection settings -------------------------------------------------------------
+    /// A receiver of connection events from now on: connected (with the CONNACK),
+    /// disconnected (with the reason), reconnecting (attempt and delay), resubscribed,
+    /// messages dropped.
+    pub fn events(&self) -> Events {
+        let id = self.with(|core, _| core.open_events());
+        Events {
+            shared: self.shared().clone(),
+            id,
+        }
+    }
 
-    /// The seed's `set_will`: the message the broker publishes when the connection is lost
-    /// without DISCONNECT. Applies from the next CONNECT.
+    /// The seed's `set_will(topic, payload, qos, retain)`: the will of the next CONNECT.
     ///
     /// # Errors
     ///
@@ -405,28 +459,37 @@ impl Client {
         let mut will = Will::new(TopicName::new(topic)?, payload);
         will.qos = qos;
         will.retain = retain;
-        self.lock().session.set_will(Some(will));
+        self.set_will_packet(Some(will));
         Ok(())
     }
 
-    /// The seed's `set_username_pw`: the credentials of the next CONNECT. Binary passwords go
-    /// through [`Config::password`] with [`with_config`](Self::with_config).
+    /// The will of the next CONNECT, with MQTT 5.0 properties; `None` clears it.
+    pub fn set_will_packet(&self, will: Option<Will>) {
+        self.with(|core, _| core.set_will(will));
+    }
+
+    /// The seed's `set_username_pw`: the credentials of the next CONNECT.
     pub fn set_username_pw(&self, username: &str, password: Option<&str>) {
-        self.lock().session.set_credentials(
-            Some(username.into()),
-            password.map(|p| Bytes::copy_from_slice(p.as_bytes())),
-        );
+        let password = password.map(|p| Bytes::copy_from_slice(p.as_bytes()));
+        self.set_credentials(Some(username.into()), password);
+    }
+
+    /// The credentials of the next CONNECT, binary password included.
+    pub fn set_credentials(&self, username: Option<ByteString>, password: Option<Bytes>) {
+        self.with(|core, _| core.set_credentials(username, password));
     }
 
     // ---- connecting ----------------------------------------------------------------------
 
     /// The seed's `connect(host, keepalive, port, ssl_ctx, breconnect_cb, aconnect_cb,
     /// sock_keepalive)`: connects to the broker and returns once it has accepted the
-    /// connection. `keepalive` is the longest silence before the client pings the broker
-    /// (whole seconds; zero turns it off).
+    /// connection and the `after_connect` hook has run. `keepalive` is the longest silence
+    /// before the client pings the broker (whole seconds; zero turns it off).
     ///
-    /// Call it before starting a loop. Messages that arrive right after CONNACK wait for the
-    /// loop's callbacks.
+    /// Call it before starting a loop. Messages that arrive before the loop starts wait for
+    /// its callbacks and receivers, unacknowledged. With
+    /// [`ConnectOptions::retry_first_connect`], a failed attempt is retried with the backoff
+    /// until one succeeds.
     ///
     /// # Errors
     ///
@@ -440,20 +503,28 @@ impl Client {
         keepalive: Duration,
         options: ConnectOptions,
     ) -> Result<(), Error> {
-        let mut claimed = self.claim(false, true)?;
+        let mut claimed = self.shared().claim(false, true)?;
         {
-            let mut inner = self.lock();
-            inner.session.set_keep_alive(keepalive);
-            inner.session.set_connect_timeout(options.connect_timeout);
+            let now = self.shared().now();
+            let mut inner = self.shared().lock();
+            let core = &mut inner.core;
+            core.set_keep_alive(keepalive);
+            core.set_connect_timeout(options.connect_timeout);
+            core.set_reconnect(options.reconnect);
+            core.set_retry_first_connect(options.retry_first_connect);
+            core.set_disconnect_timeout(options.disconnect_timeout);
+            core.set_before_reconnect(options.before_reconnect.clone());
+            core.set_after_connect(options.after_connect.clone());
+            core.connect_now(now);
             inner.endpoint = Some(Endpoint {
                 host: host.to_owned(),
                 options,
             });
-            inner.closing = None;
             inner.stop = false;
-            inner.reconnect_now = false;
         }
-        claimed.driver().connect(self, false)
+        claimed
+            .driver()
+            .run(self.shared(), &self.weak(), Until::Connected)
     }
 
     /// The seed's `reconnect()`: closes the current connection, if any, and connects again to
@@ -468,34 +539,47 @@ impl Client {
     /// [`Error::NotConnected`] before [`connect`](Self::connect), and as `connect`.
     pub fn reconnect(&self) -> Result<(), Error> {
         {
-            let mut inner = self.lock();
+            let inner = self.shared().lock();
             if inner.endpoint.is_none() {
                 return Err(Error::NotConnected);
             }
-            if inner.looping || inner.busy == Some(thread::current().id()) {
-                drop(inner);
-                return self.command(|inner, _| {
-                    inner.reconnect_now = true;
-                    Ok(())
-                });
+            let background = inner.looping || inner.busy == Some(thread::current().id());
+            drop(inner);
+            self.with(|core, now| {
+                core.restart(now);
+                core.reconnect(now);
+            });
+            if background {
+                return Ok(());
             }
-            inner.closing = None;
         }
-        let mut claimed = self.claim(false, true)?;
-        claimed.driver().connect(self, true)
+        let mut claimed = self.shared().claim(false, true)?;
+        claimed
+            .driver()
+            .run(self.shared(), &self.weak(), Until::Connected)
     }
 
     /// Whether the broker has accepted the current connection.
     pub fn is_connected(&self) -> bool {
-        self.lock().session.is_connected()
+        self.with(|core, _| core.is_connected())
+    }
+
+    /// QoS 1 and 2 publishes sent and not yet acknowledged.
+    pub fn publishes_in_flight(&self) -> usize {
+        self.with(|core, _| core.publishes_in_flight())
+    }
+
+    /// Publishes accepted and waiting to be sent (beyond the in-flight window, or offline).
+    pub fn publishes_queued(&self) -> usize {
+        self.with(|core, _| core.publishes_queued())
     }
 
     // ---- commands ------------------------------------------------------------------------
 
-    /// The seed's `publish(topic, payload, qos, retain)`: hands the message to the session and
+    /// The seed's `publish(topic, payload, qos, retain)`: hands the message to the client and
     /// returns its `mid` at once. It goes out when the loop next runs (queued while the
     /// connection is down); [`wait_for_publish`](Self::wait_for_publish) waits until it is
-    /// complete.
+    /// complete, and the PUBACK, PUBREC and PUBCOMP callbacks name it in `data.mid`.
     ///
     /// # Errors
     ///
@@ -526,11 +610,21 @@ impl Client {
         publish.qos = options.qos;
         publish.retain = options.retain;
         publish.properties = options.properties;
-        self.command(|inner, now| {
-            let id = inner.session.publish(now, publish)?;
-            inner.outstanding.insert(id);
-            Ok(id)
-        })
+        self.wait_for_room();
+        Ok(self.with(|core, now| core.publish(now, publish, Interest::Failure))?)
+    }
+
+    /// Waits while the client has more to write than it should buffer, when a loop on another
+    /// thread will make room.
+    fn wait_for_room(&self) {
+        let shared = self.shared();
+        let _ = shared.wait(None, |inner, waker| {
+            let another_loop = inner.looping && inner.busy != Some(thread::current().id());
+            if !another_loop {
+                return Poll::Ready(Ok(()));
+            }
+            inner.core.poll_publish_room(Some(waker)).map(Ok)
+        });
     }
 
     /// The seed's `subscribe([[topic, qos], ...])`: returns at once with the request's id; the
@@ -559,11 +653,8 @@ impl Client {
         subscriptions: Vec<Subscription>,
         properties: SubscribeProperties,
     ) -> Result<RequestId, Error> {
-        self.command(|inner, now| {
-            let id = inner.session.subscribe(now, subscriptions, properties)?;
-            inner.requests.insert(id, None);
-            Ok(id)
-        })
+        Ok(self
+            .with(|core, now| core.subscribe(now, subscriptions, properties, Interest::Outcome))?)
     }
 
     /// The seed's `unsubscribe([topic, ...])`: returns at once with the request's id.
@@ -589,27 +680,42 @@ impl Client {
         filters: Vec<TopicFilter>,
         properties: UnsubscribeProperties,
     ) -> Result<RequestId, Error> {
-        self.command(|inner, now| {
-            let id = inner.session.unsubscribe(now, filters, properties)?;
-            inner.requests.insert(id, None);
-            Ok(id)
-        })
+        Ok(self.with(|core, now| core.unsubscribe(now, filters, properties, Interest::Outcome))?)
     }
 
-    /// Blocks until the publish `mid` is complete: handed to the socket at QoS 0, acknowledged
-    /// by PUBACK at QoS 1 and by PUBCOMP at QoS 2. A loop must be running (or start) for it to
-    /// make progress.
+    /// Acknowledges a message with manual acknowledgement
+    /// ([`AckMode::Manual`](mqtt_session::AckMode::Manual) in the
+    /// [`Config`] of [`with_config`](Self::with_config)). Acknowledgements reach the broker in
+    /// the order the messages arrived. Does nothing for a message that carries no token.
     ///
     /// # Errors
     ///
-    /// [`Error::Timeout`]; [`Error::PublishFailed`] when the broker refused it (MQTT 5.0) or it
-    /// expired; [`Error::WouldDeadlock`] from a callback.
+    /// [`Error::Usage`] when the message no longer awaits acknowledgement.
+    pub fn ack(&self, message: &mut Message, reason_code: ReasonCode) -> Result<(), Error> {
+        match message.take_ack() {
+            Some(token) => Ok(self.with(|core, now| core.ack(now, token, reason_code))?),
+            None => Ok(()),
+        }
+    }
+
+    /// Blocks until the publish `mid` is complete: written to the socket at QoS 0,
+    /// acknowledged by PUBACK at QoS 1 and by PUBCOMP at QoS 2. A loop must be running (or
+    /// start) for it to make progress.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`]; [`Error::PublishFailed`] when the broker refused it (MQTT 5.0), it
+    /// expired, or (QoS 0) the connection ended before it was written; [`Error::Closed`]
+    /// when the client stopped first; [`Error::WouldDeadlock`] from a callback.
     pub fn wait_for_publish(&self, mid: PublishId, timeout: Duration) -> Result<(), Error> {
-        self.wait(timeout, |inner| {
-            if let Some(reason) = inner.failed.remove(&mid) {
-                return Some(Err(Error::PublishFailed(reason)));
-            }
-            (!inner.outstanding.contains(&mid)).then_some(Ok(()))
+        self.shared().wait(Some(timeout), |inner, waker| {
+            inner
+                .core
+                .poll_publish(mid, Some(waker))
+                .map(|outcome| match outcome {
+                    Some(Err(failure)) => Err(failure.into()),
+                    _ => Ok(()),
+                })
         })
     }
 
@@ -626,58 +732,17 @@ impl Client {
         id: RequestId,
         timeout: Duration,
     ) -> Result<Vec<ReasonCode>, Error> {
-        self.wait(timeout, |inner| match inner.requests.get(&id) {
-            Some(None) => None,
-            Some(Some(_)) => match inner.requests.remove(&id) {
-                Some(Some(Ok(codes))) => Some(Ok(codes)),
-                Some(Some(Err(reason))) => Some(Err(Error::RequestFailed(reason))),
-                _ => None,
-            },
-            None => Some(Err(Error::Timeout)),
+        self.shared().wait(Some(timeout), |inner, waker| {
+            inner
+                .core
+                .poll_request(id, Some(waker))
+                .map(|outcome| match outcome {
+                    Some(Ok(answer)) => Ok(Answer::reason_codes(&answer).to_vec()),
+                    Some(Err(Failure::Failed(reason))) => Err(Error::RequestFailed(reason)),
+                    Some(Err(other)) => Err(other.into()),
+                    None => Err(Error::Timeout),
+                })
         })
-    }
-
-    fn wait<T>(
-        &self,
-        timeout: Duration,
-        mut check: impl FnMut(&mut Inner) -> Option<Result<T, Error>>,
-    ) -> Result<T, Error> {
-        let deadline = std::time::Instant::now().checked_add(timeout);
-        let mut inner = self.lock();
-        loop {
-            if let Some(result) = check(&mut inner) {
-                return result;
-            }
-            if inner.busy == Some(thread::current().id()) {
-                return Err(Error::WouldDeadlock);
-            }
-            inner = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
-                    if left.is_zero() {
-                        return Err(Error::Timeout);
-                    }
-                    inner.waiters += 1;
-                    let (mut inner, _) = self
-                        .shared
-                        .changed
-                        .wait_timeout(inner, left)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    inner.waiters -= 1;
-                    inner
-                }
-                None => {
-                    inner.waiters += 1;
-                    let mut inner = self
-                        .shared
-                        .changed
-                        .wait(inner)
-                        .unwrap_or_else(PoisonError::into_inner);
-                    inner.waiters -= 1;
-                    inner
-                }
-            };
-        }
     }
 
     // ---- the loop ------------------------------------------------------------------------
@@ -700,35 +765,31 @@ impl Client {
     /// [`Error::Io`] when the thread can't be spawned.
     pub fn loop_start(&self, on_message: Option<OnMessage>) -> Result<(), Error> {
         let ended = {
-            let inner = self.lock();
+            let inner = self.shared().lock();
             if inner.looping {
                 return Err(Error::LoopRunning);
             }
-            lock(&self.shared.thread).take()
+            lock(&self.shared().thread).take()
         };
         if let Some(handle) = ended {
             // A loop that ended on its own (reconnection off, or a panic); reap it.
             let _ = handle.join();
         }
-        let claimed = self.claim(true, false)?;
-        if let Some(on_message) = on_message {
-            self.set_on_message(on_message);
-        }
-        let shared = Arc::downgrade(&self.shared);
+        let claimed = self.shared().claim(true, false)?;
+        self.start_loop(on_message);
+        let (shared, handle) = (self.shared().clone(), self.weak());
         let spawned = thread::Builder::new()
             .name("mqtt-loop".into())
             .spawn(move || {
                 let mut claimed = claimed;
-                if let Some(shared) = shared.upgrade() {
-                    lock(&shared.inner).busy = Some(thread::current().id());
-                }
-                if let Err(e) = claimed.driver().run(&shared, Until::Stopped) {
-                    warn!(error = %e, "MQTT loop ended");
+                shared.lock().busy = Some(thread::current().id());
+                if let Err(e) = claimed.driver().run(&shared, &handle, Until::Stopped) {
+                    tracing::warn!(error = %e, "MQTT loop ended");
                 }
             });
         match spawned {
             Ok(handle) => {
-                *lock(&self.shared.thread) = Some(handle);
+                *lock(&self.shared().thread) = Some(handle);
                 Ok(())
             }
             Err(e) => Err(Error::Io(e)),
@@ -745,13 +806,24 @@ impl Client {
     /// As [`loop_start`](Self::loop_start); and why the connection ended when automatic
     /// reconnection is off.
     pub fn loop_forever(&self, on_message: Option<OnMessage>) -> Result<(), Error> {
-        let mut claimed = self.claim(true, true)?;
+        let mut claimed = self.shared().claim(true, true)?;
+        self.start_loop(on_message);
+        claimed
+            .driver()
+            .run(self.shared(), &self.weak(), Until::Stopped)
+    }
+
+    /// What both loops do first: the `on_message` callback, retries even of a connection that
+    /// never succeeded, and delivery of the messages that waited for the loop.
+    fn start_loop(&self, on_message: Option<OnMessage>) {
         if let Some(on_message) = on_message {
             self.set_on_message(on_message);
         }
-        claimed
-            .driver()
-            .run(&Arc::downgrade(&self.shared), Until::Stopped)
+        self.with(|core, now| {
+            core.set_retry_first_connect(true);
+            core.restart(now);
+            core.resume_delivery(now);
+        });
     }
 
     /// Stops the loop and waits for its thread to end. The connection stays open (but
@@ -762,10 +834,10 @@ impl Client {
     ///
     /// [`Error::LoopPanicked`] when a callback panicked on the loop thread.
     pub fn loop_stop(&self) -> Result<(), Error> {
-        let mut inner = self.lock();
+        let mut inner = self.shared().lock();
         if !inner.looping {
             drop(inner);
-            return self.join();
+            return self.shared().join();
         }
         inner.stop = true;
         if inner.busy == Some(thread::current().id()) {
@@ -773,25 +845,27 @@ impl Client {
         }
         drop(inner);
         self.wake();
-        self.wait_until_idle();
-        self.join()
+        self.shared().wait_until_idle();
+        self.shared().join()
     }
 
     /// Whether a loop is running.
     pub fn is_loop_running(&self) -> bool {
-        self.lock().looping
+        self.shared().lock().looping
     }
 
     /// The seed's `disconnect()`: waits (up to [`ConnectOptions::disconnect_timeout`]) for
-    /// queued and in-flight publishes to complete, sends DISCONNECT, closes the connection and
-    /// ends the loop. Unfinished publishes stay in the session for a later `connect`.
+    /// queued and in-flight publishes to complete, sends DISCONNECT, writes everything queued
+    /// (acknowledgements and QoS 0 publishes included), closes the connection and ends the
+    /// loop. Unfinished publishes stay in the session for a later `connect`.
     ///
     /// From another thread it returns once the loop has ended; from a callback, at once (the
     /// loop disconnects after the callback returns).
     ///
     /// # Errors
     ///
-    /// [`Error::NotConnected`] before any `connect`; [`Error::LoopPanicked`].
+    /// [`Error::NotConnected`] before any `connect`; [`Error::Usage`] for a DISCONNECT the
+    /// session refuses; [`Error::LoopPanicked`].
     pub fn disconnect(&self) -> Result<(), Error> {
         self.disconnect_with(Disconnect::default())
     }
@@ -803,119 +877,16 @@ impl Client {
     ///
     /// As [`disconnect`](Self::disconnect).
     pub fn disconnect_with(&self, disconnect: Disconnect) -> Result<(), Error> {
-        {
-            let mut inner = self.lock();
-            let Some(endpoint) = &inner.endpoint else {
-                return Err(Error::NotConnected);
-            };
-            let deadline = std::time::Instant::now() + endpoint.options.disconnect_timeout;
-            inner.closing = Some(Closing {
-                disconnect,
-                deadline,
-            });
-            let on_loop = inner.busy == Some(thread::current().id());
-            let looping = inner.looping;
-            drop(inner);
-            if on_loop {
-                self.wake();
-                return Ok(());
-            }
-            if looping {
-                self.wake();
-                self.wait_until_idle();
-                return self.join();
-            }
-        }
-        // No loop: serve the connection here until DISCONNECT is out.
-        let mut claimed = self.claim(false, true)?;
-        let result = claimed
-            .driver()
-            .run(&Arc::downgrade(&self.shared), Until::Stopped);
-        self.lock().closing = None;
-        drop(claimed);
-        self.join()?;
-        result
+        self.shared()
+            .disconnect(&Arc::downgrade(&self.handle), disconnect)
     }
 
     fn wake(&self) {
-        let _ = self.command(|_, _| Ok(()));
+        self.with(|core, _| core.wake());
     }
 
-    /// Waits until no thread holds the driver.
-    fn wait_until_idle(&self) {
-        let mut inner = self.lock();
-        while inner.busy.is_some() || inner.looping {
-            inner.waiters += 1;
-            inner = self
-                .shared
-                .changed
-                .wait(inner)
-                .unwrap_or_else(PoisonError::into_inner);
-            inner.waiters -= 1;
-        }
-    }
-
-    /// Joins a finished loop thread.
-    fn join(&self) -> Result<(), Error> {
-        let handle = lock(&self.shared.thread).take();
-        match handle {
-            Some(handle) if handle.thread().id() != thread::current().id() => {
-                handle.join().map_err(|_| Error::LoopPanicked)
-            }
-            Some(handle) => {
-                *lock(&self.shared.thread) = Some(handle);
-                Ok(())
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// Takes the driver for this thread, creating it on first use; waits while another thread
-    /// is inside `connect`, `reconnect` or `disconnect`.
-    ///
-    /// `looping` marks it held by a loop; `here` marks this thread as the one running it (a
-    /// loop thread marks itself once it runs).
-    fn claim(&self, looping: bool, here: bool) -> Result<Claimed, Error> {
-        let me = thread::current().id();
-        let mut inner = self.lock();
-        loop {
-            if inner.busy == Some(me) {
-                return Err(Error::WouldDeadlock);
-            }
-            if inner.looping {
-                return Err(Error::LoopRunning);
-            }
-            if inner.busy.is_none() {
-                break;
-            }
-            inner.waiters += 1;
-            inner = self
-                .shared
-                .changed
-                .wait(inner)
-                .unwrap_or_else(PoisonError::into_inner);
-            inner.waiters -= 1;
-        }
-        if looping && inner.endpoint.is_none() {
-            return Err(Error::NotConnected);
-        }
-        let driver = match inner.driver.take() {
-            Some(driver) => driver,
-            None => {
-                let (driver, waker) = Driver::new()?;
-                inner.waker = Some(waker);
-                driver
-            }
-        };
-        inner.busy = here.then_some(me);
-        inner.looping = looping;
-        if looping {
-            inner.stop = false;
-        }
-        Ok(Claimed {
-            shared: Arc::downgrade(&self.shared),
-            driver: Some(driver),
-        })
+    fn weak(&self) -> Weak<Handle> {
+        Arc::downgrade(&self.handle)
     }
 
     fn set_on_message(&self, on_message: OnMessage) {
@@ -934,12 +905,153 @@ impl Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let inner = self.lock();
+        let inner = self.shared().lock();
         f.debug_struct("Client")
-            .field("session", &inner.session)
+            .field("core", &inner.core)
             .field("endpoint", &inner.endpoint)
             .field("looping", &inner.looping)
             .finish_non_exhaustive()
+    }
+}
+
+impl From<CommandError> for Error {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Usage(e) => Error::Usage(e),
+            _ => Error::Closed,
+        }
+    }
+}
+
+impl From<Failure> for Error {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Failed(reason) => Error::PublishFailed(reason),
+            Failure::Stopped(Ok(())) => Error::Closed,
+            Failure::Stopped(Err(end)) => Error::stopped(end),
+            _ => Error::Closed,
+        }
+    }
+}
+
+/// A receiver of messages ([`Client::messages`]), with the methods of
+/// [`std::sync::mpsc::Receiver`].
+pub struct Messages {
+    shared: Arc<Shared>,
+    id: StreamId,
+}
+
+impl Messages {
+    /// Blocks until a message arrives; an error once the stream has ended (the client
+    /// stopped, or its subscription could not be restored: [`end`](Self::end) says).
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] when the stream has ended and is empty.
+    pub fn recv(&self) -> Result<Message, RecvError> {
+        self.receive(None).map_err(|_| RecvError)
+    }
+
+    /// [`recv`](Self::recv) for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`], or [`RecvTimeoutError::Disconnected`] once the stream
+    /// has ended.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<Message, RecvTimeoutError> {
+        self.receive(Some(timeout))
+    }
+
+    /// A message if one is waiting.
+    ///
+    /// # Errors
+    ///
+    /// [`TryRecvError::Empty`], or [`TryRecvError::Disconnected`] once the stream has ended.
+    pub fn try_recv(&self) -> Result<Message, TryRecvError> {
+        match self.receive(Some(Duration::ZERO)) {
+            Ok(message) => Ok(message),
+            Err(RecvTimeoutError::Timeout) => Err(TryRecvError::Empty),
+            Err(RecvTimeoutError::Disconnected) => Err(TryRecvError::Disconnected),
+        }
+    }
+
+    /// The messages, blocking for each, until the stream ends.
+    pub fn iter(&self) -> impl Iterator<Item = Message> + '_ {
+        std::iter::from_fn(|| self.recv().ok())
+    }
+
+    /// Why the stream ended, once it has.
+    pub fn end(&self) -> Option<StreamEnd> {
+        self.shared.lock().core.stream_end(self.id).cloned()
+    }
+
+    fn receive(&self, timeout: Option<Duration>) -> Result<Message, RecvTimeoutError> {
+        let result = self.shared.wait(timeout, |inner, waker| {
+            let now = self.shared.now();
+            inner
+                .core
+                .poll_message(now, self.id, Some(waker))
+                .map(|m| m.ok_or(Error::Closed))
+        });
+        match result {
+            Ok(message) => Ok(message),
+            Err(Error::Closed) => Err(RecvTimeoutError::Disconnected),
+            Err(_) => Err(RecvTimeoutError::Timeout),
+        }
+    }
+}
+
+impl Drop for Messages {
+    fn drop(&mut self) {
+        let now = self.shared.now();
+        self.shared.lock().core.release_stream(now, self.id);
+    }
+}
+
+impl std::fmt::Debug for Messages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Messages").field(&self.id).finish()
+    }
+}
+
+/// A receiver of connection events ([`Client::events`]); it holds the latest 64, dropping
+/// the oldest.
+pub struct Events {
+    shared: Arc<Shared>,
+    id: EventsId,
+}
+
+impl Events {
+    /// [`recv`](std::sync::mpsc::Receiver::recv) for at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvTimeoutError::Timeout`], or [`RecvTimeoutError::Disconnected`] once the client
+    /// has stopped and no event is left.
+    pub fn recv_timeout(&self, timeout: Duration) -> Result<ClientEvent, RecvTimeoutError> {
+        let result = self.shared.wait(Some(timeout), |inner, waker| {
+            inner
+                .core
+                .poll_event(self.id, Some(waker))
+                .map(|e| e.ok_or(Error::Closed))
+        });
+        match result {
+            Ok(event) => Ok(event),
+            Err(Error::Closed) => Err(RecvTimeoutError::Disconnected),
+            Err(_) => Err(RecvTimeoutError::Timeout),
+        }
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.shared.lock().core.close_events(self.id);
+    }
+}
+
+impl std::fmt::Debug for Events {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Events").field(&self.id).finish()
     }
 }
 
@@ -956,12 +1068,13 @@ mod tests {
     #[test]
     fn seed_constructor_defaults() {
         let client = Client::new("myId", true);
-        let inner = client.lock();
-        let config = inner.session.config();
-        assert_eq!(config.version, Version::V311);
-        assert!(config.clean_start && config.clean_start_on_reconnect);
-        assert_eq!(config.qos2_delivery, Qos2Delivery::OnPubRel);
-        drop(inner);
+        {
+            let inner = client.shared().lock();
+            let config = inner.core.session().config();
+            assert_eq!(config.version, Version::V311);
+            assert!(config.clean_start && config.clean_start_on_reconnect);
+            assert_eq!(config.qos2_delivery, Qos2Delivery::OnPubRel);
+        }
         assert!(!client.is_connected() && !client.is_loop_running());
         // Publishes before connect wait in the session's queue.
         let mid = client.publish("a/b", "x", QoS::AtLeastOnce, false).unwrap();

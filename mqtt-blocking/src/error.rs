@@ -3,6 +3,7 @@
 use std::fmt;
 use std::io;
 
+use mqtt_client::End;
 use mqtt_proto::topic::TopicError;
 use mqtt_proto::{ConnAck, ReasonCode};
 use mqtt_session::{DisconnectReason, FailReason, UsageError};
@@ -44,9 +45,24 @@ pub enum Error {
     WouldDeadlock,
     /// The loop thread ended abnormally (a callback panicked).
     LoopPanicked,
+    /// The client stopped (it disconnected) before the operation completed.
+    Closed,
 }
 
 impl Error {
+    /// The error for a client that stopped by itself: why its connection ended.
+    pub(crate) fn stopped(end: End) -> Error {
+        match end {
+            End::Lost(reason) => match *reason {
+                DisconnectReason::Refused(connack) => Error::Refused(Box::new(connack)),
+                DisconnectReason::ConnectTimeout => Error::ConnectTimeout,
+                reason => Error::Disconnected(Box::new(reason)),
+            },
+            End::Usage(e) => Error::Usage(e),
+            _ => Error::Disconnected(Box::new(DisconnectReason::TransportClosed)),
+        }
+    }
+
     /// The reason code behind the error, when the broker gave one: the CONNACK's for
     /// [`Error::Refused`].
     pub fn reason_code(&self) -> Option<ReasonCode> {
@@ -83,6 +99,7 @@ impl fmt::Display for Error {
                 f.write_str("a blocking call from a callback would wait for its own loop")
             }
             Error::LoopPanicked => f.write_str("the loop thread panicked"),
+            Error::Closed => f.write_str("the client stopped first"),
         }
     }
 }

@@ -39,18 +39,18 @@
 mod client;
 mod driver;
 mod error;
-mod message;
 mod options;
 pub mod tls;
 mod transport;
 
-pub use client::{Client, OnMessage};
+pub use client::{Client, Events, Messages, OnMessage};
 pub use error::Error;
-pub use message::Message;
+pub use mqtt_client::{self as client_core, ClientEvent, Message, StreamEnd};
 pub use mqtt_proto::{self as proto, QoS, ReasonCode};
 pub use mqtt_session::Backoff;
 pub use mqtt_session::{
-    self as session, Command, Config, PublishId, Qos2Delivery, Received, RequestId, Version,
+    self as session, AckMode, Command, Config, PublishId, Qos2Delivery, Received, RequestId,
+    Version,
 };
 pub use options::{ConnectOptions, Hook, PublishOptions, SocketKeepalive};
 pub use rustls;

@@ -12,7 +12,7 @@ use rustls::ClientConfig;
 use crate::client::Client;
 
 /// A hook the client runs with itself: the seed's `breconnect_cb` and `aconnect_cb`.
-pub type Hook = Arc<dyn Fn(&Client) + Send + Sync>;
+pub type Hook = mqtt_client::Hook<Client>;
 
 /// TCP keepalive probes (the seed's `sock_keepalive`): `count` probes, the first after `idle`
 /// without traffic, then one every `interval`.
@@ -73,6 +73,9 @@ pub struct ConnectOptions {
     /// Reconnect automatically from the loop with this backoff when the connection is lost;
     /// `None` ends the loop instead.
     pub reconnect: Option<Backoff>,
+    /// Retry a failed [`Client::connect`] with the same backoff until the broker accepts the
+    /// connection, instead of returning the error (the seed retries by hand).
+    pub retry_first_connect: bool,
     /// How long [`Client::disconnect`] waits for queued and in-flight publishes to complete
     /// before it sends DISCONNECT anyway.
     pub disconnect_timeout: Duration,
@@ -90,6 +93,7 @@ impl Default for ConnectOptions {
             connect_timeout: Duration::from_secs(10),
             tcp_nodelay: true,
             reconnect: Some(Backoff::default()),
+            retry_first_connect: false,
             disconnect_timeout: Duration::from_secs(5),
         }
     }

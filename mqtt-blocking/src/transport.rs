@@ -32,6 +32,8 @@ pub(crate) enum ReadStatus {
 pub(crate) struct Transport {
     socket: TcpStream,
     tls: Option<Box<ClientConnection>>,
+    /// Plaintext handed to rustls whose records are not all written yet.
+    plaintext: usize,
 }
 
 impl Transport {
@@ -83,6 +85,7 @@ impl Transport {
         Ok(Transport {
             socket: TcpStream::from_std(stream),
             tls,
+            plaintext: 0,
         })
     }
 
@@ -167,10 +170,12 @@ impl Transport {
         }
     }
 
-    /// Writes as much of `out` as the socket takes; returns `true` when it would block.
-    pub(crate) fn write(&mut self, out: &mut VecDeque<Bytes>) -> Result<bool, Error> {
+    /// Writes as much of `out` as the socket takes. Returns how many bytes of `out` reached
+    /// the socket (with TLS: whose records were all written), and whether it would block.
+    pub(crate) fn write(&mut self, out: &mut VecDeque<Bytes>) -> Result<(usize, bool), Error> {
         match &mut self.tls {
             None => {
+                let mut written = 0;
                 while !out.is_empty() {
                     let slices: Vec<IoSlice<'_>> = out
                         .iter()
@@ -179,13 +184,18 @@ impl Transport {
                         .collect();
                     match self.socket.write_vectored(&slices) {
                         Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-                        Ok(n) => advance(out, n),
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                        Ok(n) => {
+                            advance(out, n);
+                            written += n;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                            return Ok((written, true));
+                        }
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                         Err(e) => return Err(e.into()),
                     }
                 }
-                Ok(false)
+                Ok((written, false))
             }
             Some(tls) => loop {
                 // Plaintext into rustls as far as its buffer takes it...
@@ -194,6 +204,7 @@ impl Transport {
                     if n == 0 {
                         break;
                     }
+                    self.plaintext += n;
                     front.advance(n);
                     if front.is_empty() {
                         out.pop_front();
@@ -203,13 +214,18 @@ impl Transport {
                 if !tls.wants_write() {
                     // Everything written, or plaintext waiting for the handshake to finish
                     // (which needs the broker's answer, so a readable socket).
-                    return Ok(false);
+                    let written = if tls.is_handshaking() {
+                        0
+                    } else {
+                        std::mem::take(&mut self.plaintext)
+                    };
+                    return Ok((written, false));
                 }
                 while tls.wants_write() {
                     match tls.write_tls(&mut self.socket) {
                         Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
                         Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(true),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((0, true)),
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                         Err(e) => return Err(e.into()),
                     }

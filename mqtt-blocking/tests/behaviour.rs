@@ -147,11 +147,11 @@ fn a_cut_connection_loses_no_qos1_and_duplicates_no_qos2() {
     for version in [Version::V311, Version::V5] {
         for &qos in levels {
             let topic = topic("cut");
-            let (subscriber, messages) = subscriber(
-                version,
-                &client_id("cut-sub"),
-                &[(&topic, QoS::ExactlyOnce)],
-            );
+            // Subscribed at the publishes' QoS: rumqttd 0.20 hands QoS 1 messages to a QoS 2
+            // subscription at QoS 2, and its QoS 2 flow to a busy subscriber reuses packet
+            // identifiers still in flight ("out of order ack"), then drops the subscriber.
+            let (subscriber, messages) =
+                subscriber(version, &client_id("cut-sub"), &[(&topic, qos)]);
 
             let front = runtime.block_on(Front::start(Kind::Tcp, broker().tcp(version)));
             let mut config = Config::new(client_id("cut-pub"), version);

@@ -47,7 +47,7 @@ fn qos_0_1_2_round_trip_through_the_receiver() {
             assert_eq!(message.topic, topic.as_str());
             assert_eq!(message.payload_str(), Some(payload.as_str()));
             assert_eq!(message.qos, qos, "{version}");
-            assert_eq!(message.mid.is_some(), qos != QoS::AtMostOnce);
+            assert_eq!(message.packet_id.is_some(), qos != QoS::AtMostOnce);
             assert!(!message.retain);
         }
         publisher.disconnect().unwrap();

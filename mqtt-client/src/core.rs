@@ -126,10 +126,25 @@ struct Delivery {
     waiting: usize,
 }
 
-/// The answer to a subscribe or an unsubscribe.
-enum Answer {
+/// The broker's answer to a subscribe or an unsubscribe, from [`Core::poll_request`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Answer {
+    /// SUBACK.
     Subscribed(Subscribed),
+    /// UNSUBACK.
     Unsubscribed(Unsubscribed),
+}
+
+impl Answer {
+    /// The reason codes: per filter, the granted QoS or a failure for a subscribe; the MQTT
+    /// 5.0 codes for an unsubscribe (none in MQTT 3.1.1).
+    pub fn reason_codes(&self) -> &[ReasonCode] {
+        match self {
+            Answer::Subscribed(s) => &s.reason_codes,
+            Answer::Unsubscribed(u) => &u.reason_codes,
+        }
+    }
 }
 
 struct EventQueue {
@@ -433,6 +448,11 @@ impl<C: 'static> Core<C> {
         }
     }
 
+    /// Wakes the driver, for an adapter's own reason (a loop asked to stop, say).
+    pub fn wake(&mut self) {
+        self.wake_driver();
+    }
+
     /// Whether a command woke the driver since the last call; clears it.
     pub fn take_woken(&mut self) -> bool {
         core::mem::take(&mut self.woken)
@@ -640,6 +660,15 @@ impl<C: 'static> Core<C> {
         self.publishes.poll(id, waker)
     }
 
+    /// The outcome of subscribe or unsubscribe `id`, as [`poll_publish`](Self::poll_publish).
+    pub fn poll_request(
+        &mut self,
+        id: RequestId,
+        waker: Option<&Waker>,
+    ) -> Poll<Option<Result<Answer, Failure>>> {
+        self.requests.poll(id, waker)
+    }
+
     /// The outcome of subscribe `id`, as [`poll_publish`](Self::poll_publish).
     pub fn poll_subscribe(
         &mut self,
@@ -789,10 +818,45 @@ impl<C: 'static> Core<C> {
         }
     }
 
+    /// Starts a client that stopped again, with the session it had: for an API that may
+    /// connect again after a disconnect (the seed's). Streams that ended because it stopped
+    /// take messages again. Nothing happens to a client that runs.
+    pub fn restart(&mut self, now: Instant) {
+        if self.stopped.take().is_none() {
+            return;
+        }
+        self.closing = None;
+        self.fatal = None;
+        self.last_reason = None;
+        self.ever_connected = false;
+        self.link = Link::Down;
+        self.retry_at = Some(now);
+        self.before_reconnect_due = false;
+        for stream in self.streams.iter_mut() {
+            if stream.ended == Some(StreamEnd::Stopped) {
+                stream.ended = None;
+            }
+        }
+        self.wake_driver();
+    }
+
     /// Drops the current connection without DISCONNECT, if any, and connects again at once
     /// (the seed's `reconnect()`), running the `before_reconnect` hook first. Unacknowledged
     /// messages are resent on the new connection.
     pub fn reconnect(&mut self, now: Instant) {
+        self.connect_again(now, true);
+    }
+
+    /// Connects now: restarts a client that stopped ([`restart`](Self::restart)), tries at
+    /// once when it waits to reconnect, and drops and reopens a connection that is open, as
+    /// [`reconnect`](Self::reconnect) but without the `before_reconnect` hook. For the seed's
+    /// `connect()`, which may be called again.
+    pub fn connect_now(&mut self, now: Instant) {
+        self.restart(now);
+        self.connect_again(now, false);
+    }
+
+    fn connect_again(&mut self, now: Instant, hook: bool) {
         if self.stopped.is_some() || self.closing.is_some() {
             return;
         }
@@ -800,11 +864,12 @@ impl<C: 'static> Core<C> {
             Link::Up => {
                 self.reconnect_now = true;
                 self.abandon = true;
+                self.before_reconnect_due = hook;
                 self.session.handle_transport_closed(now);
             }
             Link::Down => {
                 self.retry_at = Some(now);
-                self.before_reconnect_due = true;
+                self.before_reconnect_due = hook;
             }
             Link::Opening => {}
         }
@@ -1409,7 +1474,6 @@ impl<C: 'static> Core<C> {
         }
         if core::mem::take(&mut self.reconnect_now) {
             self.retry_at = Some(now);
-            self.before_reconnect_due = true;
             return;
         }
         let may_retry = self.ever_connected || self.settings.retry_first_connect;

@@ -1,4 +1,5 @@
-//! The client comes back on its own after the broker restarts, and re-subscribes.
+//! The client comes back on its own after the broker restarts, and re-subscribes: with the
+//! default options, as resubscription is on by default.
 //!
 //! A test binary of its own: restarting mosquitto would break tests running beside it, and
 //! cargo runs test binaries one after another.
@@ -17,7 +18,6 @@ async fn the_client_reconnects_and_resubscribes_after_a_broker_restart() {
         let front = Front::start(Kind::Tcp, broker().tcp(version)).await;
         let mut options = Options::new("127.0.0.1", front.address.port(), client_id("restart"));
         options.set_version(version);
-        options.session.resubscribe = true;
         options.reconnect = Some(Backoff {
             initial: Duration::from_millis(50),
             max: Duration::from_millis(500),

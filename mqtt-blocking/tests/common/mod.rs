@@ -3,10 +3,9 @@
 //! rumqttd with its TLS fronts).
 #![allow(dead_code, unreachable_pub)]
 
-use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use mqtt_blocking::{Client, Config, ConnectOptions, Message, QoS, Version};
+use mqtt_blocking::{Client, Config, ConnectOptions, Messages, QoS, Version};
 
 use crate::support::broker;
 
@@ -50,7 +49,7 @@ pub fn subscriber<T: AsRef<str>>(
     version: Version,
     id: &str,
     filters: &[(T, QoS)],
-) -> (Client, Receiver<Message>) {
+) -> (Client, Messages) {
     let client = connected(version, id);
     let messages = client.messages();
     let request = client.subscribe(filters).unwrap();

@@ -8,6 +8,7 @@
 
 pub mod front;
 pub mod pki;
+pub mod scripted;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener};
