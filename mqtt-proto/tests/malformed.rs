@@ -16,10 +16,10 @@ use mqtt_proto::topic::TopicError;
 use mqtt_proto::{
     AckProperties, Auth, ByteString, ConnAck, ConnAckProperties, Connect, ConnectProperties,
     DecodeError, Decoder, Disconnect, DisconnectProperties, EncodeError, MAX_STRING_LEN,
-    MAX_VAR_INT, Packet, PacketId, PacketType, PropertyId, PubAck, PubRec, Publish,
-    PublishProperties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscribeProperties,
-    Subscription, SubscriptionOptions, TopicFilter, TopicName, UnsubAck, Unsubscribe,
-    UnsubscribeProperties, UserProperty, Version, Will, WillProperties,
+    MAX_VAR_INT, Packet, PacketId, PacketType, PropertyId, PubAck, PubComp, PubRec, PubRel,
+    Publish, PublishProperties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe,
+    SubscribeProperties, Subscription, SubscriptionOptions, TopicFilter, TopicName, UnsubAck,
+    Unsubscribe, UnsubscribeProperties, UserProperty, Version, Will, WillProperties,
 };
 
 const V3: Version = Version::V311;
@@ -1164,6 +1164,190 @@ fn mqtt_3_9_3_2_v311_suback_reserved_return_code_is_malformed() {
             DecodeError::InvalidReasonCode(code),
             MALFORMED,
         );
+    }
+}
+
+// ---- MQTT 5.0 reason codes (§2.4 and the table of each packet) --------------------------------
+
+/// The reason codes MQTT 5.0 defines for each packet that carries one, written out from the
+/// standard's tables rather than taken from `ReasonCode::is_defined_for`, so that the two check
+/// each other.
+const V5_REASON_CODES: [(PacketType, &[u8]); 9] = [
+    // §3.2.2.2, Table 3-1: Connect Reason Code values.
+    (
+        PacketType::ConnAck,
+        &[
+            0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8C, 0x90,
+            0x95, 0x97, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F,
+        ],
+    ),
+    // §3.4.2.1, Table 3-4, and §3.5.2.1, Table 3-5.
+    (
+        PacketType::PubAck,
+        &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99],
+    ),
+    (
+        PacketType::PubRec,
+        &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99],
+    ),
+    // §3.6.2.1, Table 3-6, and §3.7.2.1, Table 3-7.
+    (PacketType::PubRel, &[0x00, 0x92]),
+    (PacketType::PubComp, &[0x00, 0x92]),
+    // §3.9.3, Table 3-8: Subscribe Reason Codes.
+    (
+        PacketType::SubAck,
+        &[
+            0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2,
+        ],
+    ),
+    // §3.11.3, Table 3-9: Unsubscribe Reason Codes.
+    (
+        PacketType::UnsubAck,
+        &[0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91],
+    ),
+    // §3.14.2.1, Table 3-10: Disconnect Reason Code values.
+    (
+        PacketType::Disconnect,
+        &[
+            0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D, 0x8E, 0x8F, 0x90, 0x93,
+            0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1,
+            0xA2,
+        ],
+    ),
+    // §3.15.2.1, Table 3-11: Authenticate Reason Codes.
+    (PacketType::Auth, &[0x00, 0x18, 0x19]),
+];
+
+/// Every MQTT 5.0 form of a `packet_type` packet that carries reason code `code`: with and
+/// without a property list, and for SUBACK and UNSUBACK as the second code too.
+fn v5_packets_with_reason_code(packet_type: PacketType, code: u8) -> Vec<Vec<u8>> {
+    match packet_type {
+        PacketType::ConnAck => vec![packet(0x20, &[0x00, code, 0x00])],
+        PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp => {
+            let first =
+                ((packet_type as u8) << 4) | u8::from(packet_type == PacketType::PubRel) << 1;
+            vec![
+                packet(first, &[0x00, 0x01, code]),
+                packet(first, &[0x00, 0x01, code, 0x00]),
+            ]
+        }
+        PacketType::SubAck | PacketType::UnsubAck => {
+            let first = (packet_type as u8) << 4;
+            vec![
+                packet(first, &[0x00, 0x01, 0x00, code]),
+                packet(first, &[0x00, 0x01, 0x00, 0x00, code]),
+            ]
+        }
+        PacketType::Disconnect => vec![packet(0xE0, &[code]), packet(0xE0, &[code, 0x00])],
+        PacketType::Auth => vec![packet(0xF0, &[code, 0x00])],
+        other => unreachable!("{other:?} has no reason code"),
+    }
+}
+
+/// MQTT-3.2.2-8, MQTT-3.4.2-1, MQTT-3.5.2-1, MQTT-3.6.2-1, MQTT-3.7.2-1, MQTT-3.9.3-2,
+/// MQTT-3.11.3-2, MQTT-3.14.2-1 and MQTT-3.15.2-1 (MQTT 5.0): the sender uses one of the reason
+/// codes of the packet's table. The byte parses, but its value is not allowed: a Protocol Error
+/// (MQTT 5.0 §1.2), as the standard itself rules for other fields with a value it does not
+/// allow (QoS 3 in subscription options, §3.8.3.1; a Maximum QoS of 2, §3.2.2.3.4). Every code
+/// of the tables decodes.
+#[test]
+fn v5_undefined_reason_codes_are_protocol_errors() {
+    for (packet_type, defined) in V5_REASON_CODES {
+        for code in 0..=u8::MAX {
+            for wire in v5_packets_with_reason_code(packet_type, code) {
+                if defined.contains(&code) {
+                    let decoded = accepted(V5, &wire);
+                    assert_eq!(decoded.packet_type(), packet_type);
+                    assert!(
+                        ReasonCode(code).is_defined_for(packet_type),
+                        "{code:#04x} in {packet_type:?}"
+                    );
+                } else {
+                    refused(
+                        V5,
+                        &wire,
+                        DecodeError::InvalidReasonCode(code),
+                        PROTOCOL_ERROR,
+                    );
+                    assert!(!ReasonCode(code).is_defined_for(packet_type));
+                }
+            }
+        }
+    }
+}
+
+/// The issue's examples, byte for byte: CONNACK 0x01, PUBACK and PUBREC 0xFF.
+#[test]
+fn v5_undefined_reason_codes_from_the_issue() {
+    for (wire, code) in [
+        (&[0x20, 0x03, 0x00, 0x01, 0x00][..], 0x01),
+        (&[0x40, 0x04, 0x00, 0x01, 0xFF, 0x00][..], 0xFF),
+        (&[0x50, 0x04, 0x00, 0x01, 0xFF, 0x00][..], 0xFF),
+    ] {
+        refused(
+            V5,
+            wire,
+            DecodeError::InvalidReasonCode(code),
+            PROTOCOL_ERROR,
+        );
+    }
+}
+
+/// The encoder refuses to send a reason code the packet's table does not define (MQTT-3.2.2-8,
+/// MQTT-3.4.2-1 and the others above).
+#[test]
+fn v5_undefined_reason_codes_are_refused_when_encoding() {
+    for (packet_type, defined) in V5_REASON_CODES {
+        for code in (0..=u8::MAX).filter(|c| !defined.contains(c)) {
+            let reason_code = ReasonCode(code);
+            let packet: Packet = match packet_type {
+                PacketType::ConnAck => ConnAck {
+                    reason_code,
+                    ..ConnAck::default()
+                }
+                .into(),
+                PacketType::PubAck => PubAck {
+                    reason_code,
+                    ..PubAck::new(id(1))
+                }
+                .into(),
+                PacketType::PubRec => PubRec {
+                    reason_code,
+                    ..PubRec::new(id(1))
+                }
+                .into(),
+                PacketType::PubRel => PubRel {
+                    reason_code,
+                    ..PubRel::new(id(1))
+                }
+                .into(),
+                PacketType::PubComp => PubComp {
+                    reason_code,
+                    ..PubComp::new(id(1))
+                }
+                .into(),
+                PacketType::SubAck => SubAck {
+                    packet_id: id(1),
+                    reason_codes: vec![ReasonCode::SUCCESS, reason_code],
+                    properties: AckProperties::default(),
+                }
+                .into(),
+                PacketType::UnsubAck => UnsubAck {
+                    packet_id: id(1),
+                    reason_codes: vec![ReasonCode::SUCCESS, reason_code],
+                    properties: AckProperties::default(),
+                }
+                .into(),
+                PacketType::Disconnect => Disconnect::new(reason_code).into(),
+                PacketType::Auth => Auth {
+                    reason_code,
+                    ..Auth::default()
+                }
+                .into(),
+                other => unreachable!("{other:?}"),
+            };
+            unencodable(V5, packet, EncodeError::InvalidReasonCode(reason_code));
+        }
     }
 }
 

@@ -174,9 +174,14 @@ fn mqtt_5_3_15_2_1_auth_reason_code_defined() {
                 }
             }
         }
+        // And on receipt: a server AUTH with another code is a Protocol Error. The encoder
+        // refuses to write one, so the code is patched into the bytes of a valid AUTH.
         for code in [0x01, 0x80, 0x87, 0x8C] {
             let mut h = challenged(mode);
-            h.inject(auth(code, b"x"));
+            let mut bytes = encode(mode, auth(0x18, b"x"));
+            assert_eq!(bytes[2], 0x18);
+            bytes[2] = code;
+            h.inject_bytes(&bytes);
             closed_with(&mut h, ReasonCode::PROTOCOL_ERROR);
         }
     }

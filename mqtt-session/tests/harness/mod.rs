@@ -362,6 +362,46 @@ pub fn raw<T, S: Store>(
     (result, bytes)
 }
 
+/// After the server broke the protocol with the bytes just injected: checks that the client
+/// answered, byte for byte, with DISCONNECT `code` (`E0 01 code`) in MQTT 5.0 and with nothing in
+/// MQTT 3.x, that the last event ends the connection with `code`, that no event since the last
+/// [`Harness::skip`] reports an accepted connection or a failed publish (nothing accepted for
+/// sending is given up), and that no timer is left. Returns the error the session reported.
+#[track_caller]
+pub fn closed_on_fault<S: Store>(h: &mut Harness<S>, code: u8) -> ProtocolError {
+    let sent = h.sent();
+    let frames = h.raw_frames();
+    if h.mode.v5() {
+        assert_eq!(sent, [Packet::from(Disconnect::new(ReasonCode(code)))]);
+        assert_eq!(
+            frames.last(),
+            Some(&vec![0xE0, 0x01, code]),
+            "the last bytes sent"
+        );
+    } else {
+        assert!(sent.is_empty(), "MQTT 3.x sends nothing: {sent:?}");
+    }
+    assert_eq!(h.session.state(), ConnectionState::Disconnected);
+    assert_eq!(h.session.poll_timeout(), None, "no timer may run");
+    let events = h.events();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Connected(_) | Event::PublishFailed(_))),
+        "{events:?}"
+    );
+    match events.as_slice() {
+        [
+            ..,
+            Event::Disconnected(DisconnectReason::ProtocolError { reason_code, error }),
+        ] => {
+            assert_eq!(reason_code.0, code, "{error:?}");
+            error.clone()
+        }
+        other => panic!("expected the end of the connection, got {other:?}"),
+    }
+}
+
 /// `packet` encoded for the mode's version, as the broker would send it.
 pub fn encode(mode: Mode, packet: impl Into<Packet>) -> Vec<u8> {
     let mut bytes = Vec::new();
