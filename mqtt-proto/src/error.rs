@@ -77,7 +77,15 @@ pub enum DecodeError {
     InvalidConnectFlags(u8),
     /// CONNACK's acknowledge flags have reserved bits set (MQTT-3.2.2-1).
     InvalidConnAckFlags(u8),
-    /// A reason or return code that is reserved in this packet (MQTT 3.1.1 CONNACK and SUBACK).
+    /// A reason or return code this packet does not define: in MQTT 5.0 any code outside the
+    /// packet's table (MQTT-3.2.2-8, MQTT-3.4.2-1, MQTT-3.5.2-1, MQTT-3.6.2-1, MQTT-3.7.2-1,
+    /// MQTT-3.9.3-2, MQTT-3.11.3-2, MQTT-3.14.2-1, MQTT-3.15.2-1; see
+    /// [`ReasonCode::is_defined_for`]); in MQTT 3.1.1 a reserved CONNACK return code (6 to 255,
+    /// §3.2.2.3) or SUBACK return code (MQTT-3.9.3-2).
+    ///
+    /// A Protocol Error: the byte parses, but its value is not allowed (MQTT 5.0 §1.2), as the
+    /// standard rules for the other fields whose value it restricts, QoS 3 in subscription
+    /// options (§3.8.3.1) or a Maximum QoS of 2 (§3.2.2.3.4), say.
     InvalidReasonCode(u8),
 }
 
@@ -88,6 +96,7 @@ impl DecodeError {
             DecodeError::PacketTooLarge { .. } => ReasonCode::PACKET_TOO_LARGE,
             DecodeError::UnsupportedProtocolVersion(_) => ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
             DecodeError::EmptyTopicWithoutAlias
+            | DecodeError::InvalidReasonCode(_)
             | DecodeError::DuplicateProperty(_)
             | DecodeError::InvalidPropertyValue(_)
             | DecodeError::NoTopicFilters
@@ -151,7 +160,9 @@ impl core::fmt::Display for DecodeError {
             }
             DecodeError::InvalidConnectFlags(b) => write!(f, "invalid CONNECT flags {b:#010b}"),
             DecodeError::InvalidConnAckFlags(b) => write!(f, "invalid CONNACK flags {b:#010b}"),
-            DecodeError::InvalidReasonCode(c) => write!(f, "reserved reason code {c:#04x}"),
+            DecodeError::InvalidReasonCode(c) => {
+                write!(f, "reason code {c:#04x} is not defined for this packet")
+            }
         }
     }
 }
@@ -189,7 +200,9 @@ pub enum EncodeError {
     NoLocalOnSharedSubscription,
     /// A property value the standard forbids; the property is named.
     InvalidPropertyValue(PropertyId),
-    /// The reason code cannot be sent in this packet for this version.
+    /// The reason code cannot be sent in this packet for this version: MQTT 5.0 defines it
+    /// for another packet or not at all ([`ReasonCode::is_defined_for`]), or MQTT 3.1.1 has no
+    /// return code for it.
     InvalidReasonCode(ReasonCode),
     /// MQTT 3.1.1 CONNECT with a password but no user name (MQTT-3.1.2-22), or an empty client
     /// identifier without Clean Session (MQTT-3.1.3-7).

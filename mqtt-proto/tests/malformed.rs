@@ -1140,29 +1140,30 @@ fn mqtt_3_2_2_1_connack_reserved_flags_are_malformed() {
     }
 }
 
-/// MQTT 3.1.1 §3.2.2.3, Table 3.1: return codes 6 to 255 are "Reserved for future use".
+/// MQTT 3.1.1 §3.2.2.3, Table 3.1: return codes 6 to 255 are "Reserved for future use". Like
+/// an undefined MQTT 5.0 reason code, a value the field may not hold: a Protocol Error.
 #[test]
-fn v311_connack_return_code_6_is_malformed() {
+fn v311_connack_return_code_6_is_refused() {
     for code in [6, 0x80, 0x87, 0xFF] {
         refused(
             V3,
             &[0x20, 0x02, 0x00, code],
             DecodeError::InvalidReasonCode(code),
-            MALFORMED,
+            PROTOCOL_ERROR,
         );
     }
 }
 
 /// MQTT-3.9.3-2 (MQTT 3.1.1): "SUBACK return codes other than 0x00, 0x01, 0x02 and 0x80 are
-/// reserved and MUST NOT be used".
+/// reserved and MUST NOT be used". A Protocol Error, as above.
 #[test]
-fn mqtt_3_9_3_2_v311_suback_reserved_return_code_is_malformed() {
+fn mqtt_3_9_3_2_v311_suback_reserved_return_code_is_refused() {
     for code in [0x03, 0x7F, 0x81, 0x87, 0xFF] {
         refused(
             V3,
             &[0x90, 0x04, 0x00, 0x01, 0x00, code],
             DecodeError::InvalidReasonCode(code),
-            MALFORMED,
+            PROTOCOL_ERROR,
         );
     }
 }

@@ -7,10 +7,10 @@ use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::{
-    Auth, ByteString, ConnAck, Connect, Decoder, Disconnect, EncodeError, Packet, PacketId,
-    PacketType, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe,
-    SubscribeProperties, Subscription, SubscriptionOptions, TopicFilter, TopicName, UnsubAck,
-    Unsubscribe, UnsubscribeProperties, UserProperty, Version,
+    Auth, ByteString, ConnAck, Connect, DecodeError, Decoder, Disconnect, EncodeError, Packet,
+    PacketId, PacketType, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck,
+    Subscribe, SubscribeProperties, Subscription, SubscriptionOptions, TopicFilter, TopicName,
+    UnsubAck, Unsubscribe, UnsubscribeProperties, UserProperty, Version,
 };
 
 use crate::alias::{Aliases, InboundError, Outbound};
@@ -783,6 +783,12 @@ impl<S: Store> Session<S> {
             self.close(DisconnectReason::Refused(connack));
             return Ok(());
         }
+        if connack.reason_code != ReasonCode::SUCCESS {
+            // 0x00 is the only code below 0x80 in Table 3-1 (MQTT-3.2.2-8), and the decoder
+            // refuses the others: never take one of them for an accepted connection.
+            let code = connack.reason_code.0;
+            return Err(ProtocolError::Decode(DecodeError::InvalidReasonCode(code)));
+        }
         if connack.session_present && self.clean_start_sent {
             // MQTT-3.2.2-2 (5.0), MQTT-3.2.2-1 (3.1.1): a clean start never finds a session.
             return Err(ProtocolError::Other("Session Present with Clean Start"));
@@ -1145,10 +1151,8 @@ impl<S: Store> Session<S> {
         let Some(method) = &self.config.connect_properties.authentication_method else {
             return Err(ProtocolError::UnexpectedPacket(PacketType::Auth));
         };
-        // MQTT-3.15.2-1: Success, Continue authentication or Re-authenticate.
-        if !auth.reason_code.is_defined_for(PacketType::Auth) {
-            return Err(ProtocolError::Other("AUTH with an undefined reason code"));
-        }
+        // The reason code is Success, Continue authentication or Re-authenticate: the
+        // decoder refuses any other (MQTT-3.15.2-1), as it does for every packet.
         if auth.properties.authentication_method.as_ref() != Some(method) {
             return Err(ProtocolError::Other(
                 "AUTH with another Authentication Method than CONNECT (MQTT-4.12.0-5)",

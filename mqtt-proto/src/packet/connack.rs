@@ -188,8 +188,9 @@ impl ConnAck {
         }
         let (input, code) = finish(be_u8(input))?;
         let (input, reason_code, properties) = if version.is_v5() {
+            let reason_code = ReasonCode::decode_for(code, PacketType::ConnAck)?; // MQTT-3.2.2-8
             let (input, properties) = finish(property::decode(body, input, PacketType::ConnAck))?;
-            (input, ReasonCode(code), properties)
+            (input, reason_code, properties)
         } else {
             let reason_code =
                 ReasonCode::from_v311_connack(code).ok_or(DecodeError::InvalidReasonCode(code))?;
@@ -208,6 +209,7 @@ impl ConnAck {
             return Err(EncodeError::InvalidPropertyValue(PropertyId::MaximumQoS));
         }
         let code = if version.is_v5() {
+            self.reason_code.check_encode_for(PacketType::ConnAck)?;
             self.reason_code.0
         } else {
             self.reason_code

@@ -33,11 +33,15 @@ impl SubAck {
         }
         let mut reason_codes = Vec::with_capacity(input.len());
         for &code in input {
-            // MQTT-3.9.3-2 (3.1.1): only 0x00, 0x01, 0x02 and 0x80 are allowed.
-            if !version.is_v5() && !matches!(code, 0x00..=0x02 | 0x80) {
+            if version.is_v5() {
+                // MQTT-3.9.3-2 (5.0): one of the Subscribe Reason Codes.
+                reason_codes.push(ReasonCode::decode_for(code, PacketType::SubAck)?);
+            } else if matches!(code, 0x00..=0x02 | 0x80) {
+                // MQTT-3.9.3-2 (3.1.1): only 0x00, 0x01, 0x02 and 0x80 are allowed.
+                reason_codes.push(ReasonCode(code));
+            } else {
                 return Err(DecodeError::InvalidReasonCode(code));
             }
-            reason_codes.push(ReasonCode(code));
         }
         Ok(SubAck {
             packet_id,
@@ -47,13 +51,12 @@ impl SubAck {
     }
 
     fn measure(&self, version: Version) -> Result<(usize, usize), EncodeError> {
-        if !version.is_v5()
-            && let Some(&code) = self
-                .reason_codes
-                .iter()
-                .find(|c| !matches!(c.0, 0x00..=0x02 | 0x80))
-        {
-            return Err(EncodeError::InvalidReasonCode(code));
+        for code in &self.reason_codes {
+            if version.is_v5() {
+                code.check_encode_for(PacketType::SubAck)?;
+            } else if !matches!(code.0, 0x00..=0x02 | 0x80) {
+                return Err(EncodeError::InvalidReasonCode(*code));
+            }
         }
         let properties_len = property::measure(&self.properties, version)?;
         Ok((

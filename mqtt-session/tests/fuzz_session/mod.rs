@@ -34,7 +34,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::{
     AckProperties, Auth, AuthProperties, ConnAck, Connect, Decoder, Disconnect, Packet, PacketId,
-    PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe,
+    PacketType, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe,
     SubscribeProperties, Subscription, TopicFilter, TopicName, UnsubAck, Unsubscribe,
 };
 use mqtt_session::{
@@ -48,6 +48,23 @@ const MAX_STEPS: usize = 256;
 const TOPICS: [&str; 4] = ["a", "a/b", "c/d/e", "$SYS/x"];
 const FILTERS: [&str; 6] = ["a", "a/#", "+/b", "#", "$share/g/a", "c/+/e"];
 const REASONS: [u8; 8] = [0x00, 0x01, 0x02, 0x10, 0x80, 0x87, 0x92, 0x97];
+
+/// The reason code picked by `b` for a server packet of `packet_type`: `REASONS[b % 8]` when
+/// the packet's table defines it, otherwise the packet's general code of the same kind (0x00,
+/// or 0x80 Unspecified error, or 0x92 for PUBREL and PUBCOMP). The encoder refuses undefined
+/// codes; the session's answer to them is covered by raw bytes.
+fn reason_for(packet_type: PacketType, b: u8) -> ReasonCode {
+    let code = ReasonCode(REASONS[usize::from(b % 8)]);
+    if code.is_defined_for(packet_type) {
+        code
+    } else if !code.is_error() {
+        ReasonCode::SUCCESS
+    } else if matches!(packet_type, PacketType::PubRel | PacketType::PubComp) {
+        ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
+    } else {
+        ReasonCode::UNSPECIFIED_ERROR
+    }
+}
 
 // ---- the input format -------------------------------------------------------------------------
 
@@ -582,7 +599,13 @@ impl Run {
             }
             k @ (kind::PUBACK | kind::PUBREC | kind::PUBREL | kind::PUBCOMP) => {
                 let id = self.packet_id(input.byte());
-                let reason = ReasonCode(REASONS[usize::from(input.byte() % 8)]);
+                let packet_type = match k {
+                    kind::PUBACK => PacketType::PubAck,
+                    kind::PUBREC => PacketType::PubRec,
+                    kind::PUBREL => PacketType::PubRel,
+                    _ => PacketType::PubComp,
+                };
+                let reason = reason_for(packet_type, input.byte());
                 let reason = if v5 { reason } else { ReasonCode::SUCCESS };
                 match k {
                     kind::PUBACK => PubAck {
@@ -615,8 +638,13 @@ impl Run {
                     Some(&count) if !n.is_multiple_of(8) => count,
                     _ => usize::from(n % 4),
                 };
+                let packet_type = if k == kind::SUBACK {
+                    PacketType::SubAck
+                } else {
+                    PacketType::UnsubAck
+                };
                 let reason_codes = (0..count)
-                    .map(|_| ReasonCode(REASONS[usize::from(input.byte() % 8)]))
+                    .map(|_| reason_for(packet_type, input.byte()))
                     .collect();
                 let properties = AckProperties::default();
                 if k == kind::SUBACK {
@@ -637,7 +665,7 @@ impl Run {
             }
             kind::PINGRESP => Packet::PingResp,
             kind::DISCONNECT => {
-                let reason = ReasonCode(REASONS[usize::from(input.byte() % 8)]);
+                let reason = reason_for(PacketType::Disconnect, input.byte());
                 Disconnect::new(if v5 { reason } else { ReasonCode::SUCCESS }).into()
             }
             kind::AUTH => {
