@@ -285,6 +285,9 @@ pub enum ProtocolError {
     UnknownTopicAlias(u16),
     /// More unacknowledged QoS 1 and 2 publishes than the client's Receive Maximum.
     ReceiveMaximumExceeded,
+    /// A CONNACK with an Assigned Client Identifier, when the CONNECT had a client identifier
+    /// of its own (MQTT 5.0 §3.2.2.3.7: the server assigns one only for an empty one).
+    AssignedClientIdentifierNotRequested,
     /// Another rule of the standard, named.
     Other(&'static str),
 }

@@ -120,6 +120,9 @@ pub struct Session<S = MemoryStore> {
     resumable: bool,
     /// Clean Start as sent in the current connection's CONNECT.
     clean_start_sent: bool,
+    /// The current connection's CONNECT had an empty client identifier, asking the server to
+    /// assign one (MQTT 5.0 §3.2.2.3.7).
+    client_id_requested: bool,
     /// A CONNECT went out and its connection ended before CONNACK: the server may have
     /// started a fresh session then, so the next "session present" may not be the session
     /// the client knows.
@@ -169,6 +172,7 @@ impl<S: Store> Session<S> {
             state: ConnectionState::Disconnected,
             resumable: false,
             clean_start_sent: false,
+            client_id_requested: false,
             session_uncertain: false,
             epoch: 0,
             read_buf: BytesMut::new(),
@@ -399,6 +403,7 @@ impl<S: Store> Session<S> {
             clean_start = true; // MQTT-3.1.3-7
         }
         self.clean_start_sent = clean_start;
+        self.client_id_requested = client_id.is_empty();
         Connect {
             clean_start,
             keep_alive: config.keep_alive_secs(),
@@ -792,6 +797,11 @@ impl<S: Store> Session<S> {
         if connack.session_present && self.clean_start_sent {
             // MQTT-3.2.2-2 (5.0), MQTT-3.2.2-1 (3.1.1): a clean start never finds a session.
             return Err(ProtocolError::Other("Session Present with Clean Start"));
+        }
+        if connack.properties.assigned_client_identifier.is_some() && !self.client_id_requested {
+            // MQTT 5.0 §3.2.2.3.7: only a client that sent an empty identifier gets one. Taking
+            // it would make every later CONNECT come back as another client.
+            return Err(ProtocolError::AssignedClientIdentifierNotRequested);
         }
         let method = &self.config.connect_properties.authentication_method;
         if method.is_some()

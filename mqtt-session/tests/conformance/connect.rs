@@ -958,7 +958,10 @@ fn mqtt_5_3_2_2_16_assigned_client_identifier_only_for_an_empty_one() {
         h.open();
         h.skip();
         h.inject_bytes(&[0x20, 0x07, 0x00, 0x00, 0x04, 0x12, 0x00, 0x01, b'p']);
-        closed_on_fault(&mut h, 0x82);
+        assert_eq!(
+            closed_on_fault(&mut h, 0x82),
+            ProtocolError::AssignedClientIdentifierNotRequested
+        );
         assert_eq!(h.session.publishes_queued(), 1);
         assert_eq!(h.session.server().assigned_client_identifier, None);
         let connect = h.connect();
@@ -989,7 +992,10 @@ fn mqtt_5_3_2_2_16_assigned_client_identifier_only_for_an_empty_one() {
             "the assigned identifier names the session"
         );
         h.inject_bytes(&[0x20, 0x07, 0x01, 0x00, 0x04, 0x12, 0x00, 0x01, b'q']);
-        closed_on_fault(&mut h, 0x82);
+        assert_eq!(
+            closed_on_fault(&mut h, 0x82),
+            ProtocolError::AssignedClientIdentifierNotRequested
+        );
         h.open();
         assert!(matches!(h.sent().as_slice(), [Packet::Connect(c)] if c.client_id == "p"));
     }
