@@ -969,6 +969,11 @@ impl<S: Store> Session<S> {
             ..
         }) = entry
         else {
+            // A PUBREL follows only a PUBREC below 0x80, known identifier or not (MQTT 5.0
+            // §4.3.3, MQTT-4.3.3-4): a failed PUBREC ends the exchange, if there was one.
+            if rec.reason_code.is_error() {
+                return Ok(());
+            }
             // MQTT 5.0 §4.3.3: answer an unknown identifier with 0x92.
             let mut rel = PubRel::new(rec.packet_id);
             if self.config.version.is_v5() {
