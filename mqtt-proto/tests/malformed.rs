@@ -1834,6 +1834,162 @@ fn v311_connect_rules_are_enforced_when_encoding() {
     resume_without_id.encode(V5, &mut Vec::new()).unwrap();
 }
 
+// ---- MQTT 3.1 --------------------------------------------------------------------------------
+
+const V31: Version = Version::V31;
+
+/// MQTT 3.1 §3.1: "The Client Identifier (Client ID) is between 1 and 23 characters long". The
+/// encoder refuses an empty one (3.1 can't ask the server to assign one) and a longer one, by
+/// characters, not bytes; MQTT 3.1.1 takes both.
+#[test]
+fn v31_client_identifier_of_1_to_23_characters() {
+    for (id, chars) in [
+        (String::new(), 0),
+        ("c".repeat(24), 24),
+        ("é".repeat(24), 24),
+        ("x".repeat(100), 100),
+    ] {
+        unencodable(
+            V31,
+            Connect::new(id.as_str()),
+            EncodeError::ClientIdLength { chars },
+        );
+        Connect::new(id.as_str())
+            .encode(V3, &mut Vec::new())
+            .unwrap();
+    }
+    for id in ["c", &"c".repeat(23), &"é".repeat(23)] {
+        Connect::new(id).encode(V31, &mut Vec::new()).unwrap();
+    }
+}
+
+/// A CONNECT with a client identifier MQTT 3.1 does not allow still decodes: a server answers
+/// it with CONNACK 2 Identifier rejected (MQTT 3.1 §3.2), it is not malformed.
+#[test]
+fn v31_connect_with_a_long_client_identifier_decodes() {
+    let id = "c".repeat(24);
+    let wire = packet(
+        0x10,
+        &cat(&[
+            &field(b"MQIsdp"),
+            &[0x03, 0x02, 0x00, 0x3C],
+            &field(id.as_bytes()),
+        ]),
+    );
+    assert_eq!(
+        accepted(V31, &wire),
+        Packet::from(Connect::new(id.as_str()))
+    );
+}
+
+/// MQTT 3.1 §3.1: the protocol name is "MQIsdp" and the level 3; "MQTT" is refused by the 3.1
+/// decoder, and the 3.1 CONNECT by the others.
+#[test]
+fn v31_protocol_name_and_level() {
+    let connect = |name: &[u8], level: u8| {
+        packet(
+            0x10,
+            &cat(&[&field(name), &[level, 0x02, 0x00, 0x3C], &field(b"c")]),
+        )
+    };
+    refused(
+        V31,
+        &connect(b"MQTT", 3),
+        DecodeError::InvalidProtocolName,
+        PROTOCOL_ERROR,
+    );
+    refused(
+        V31,
+        &connect(b"MQIsdp", 4),
+        DecodeError::UnsupportedProtocolVersion(4),
+        ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
+    );
+    refused(
+        V3,
+        &connect(b"MQIsdp", 3),
+        DecodeError::InvalidProtocolName,
+        PROTOCOL_ERROR,
+    );
+    accepted(V31, &connect(b"MQIsdp", 3));
+}
+
+/// MQTT 3.1 §3.9: SUBACK carries granted QoS levels only; 0x80, MQTT 3.1.1's failure code,
+/// and any other value are refused, both ways.
+#[test]
+fn v31_suback_has_no_failure_code() {
+    for code in [0x03, 0x7F, 0x80, 0x81, 0xFF] {
+        refused(
+            V31,
+            &[0x90, 0x04, 0x00, 0x01, 0x00, code],
+            DecodeError::InvalidReasonCode(code),
+            PROTOCOL_ERROR,
+        );
+    }
+    let suback = SubAck {
+        packet_id: id(1),
+        reason_codes: vec![ReasonCode::GRANTED_QOS_1, ReasonCode::UNSPECIFIED_ERROR],
+        properties: AckProperties::default(),
+    };
+    unencodable(
+        V31,
+        suback.clone(),
+        EncodeError::InvalidReasonCode(ReasonCode::UNSPECIFIED_ERROR),
+    );
+    suback.encode(V3, &mut Vec::new()).unwrap();
+}
+
+/// MQTT 3.1 §3.2: CONNACK has no Session Present flag, so a CONNACK with one can't be
+/// encoded; its return codes are those of 3.1.1, 0 to 5.
+#[test]
+fn v31_connack_has_no_session_present_and_6_return_codes() {
+    unencodable(
+        V31,
+        ConnAck {
+            session_present: true,
+            ..ConnAck::default()
+        },
+        EncodeError::NotInV31("Session Present"),
+    );
+    for code in [6, 0x80, 0xFF] {
+        refused(
+            V31,
+            &[0x20, 0x02, 0x00, code],
+            DecodeError::InvalidReasonCode(code),
+            PROTOCOL_ERROR,
+        );
+    }
+    unencodable(
+        V31,
+        ConnAck {
+            reason_code: ReasonCode::BANNED,
+            ..ConnAck::default()
+        },
+        EncodeError::InvalidReasonCode(ReasonCode::BANNED),
+    );
+}
+
+/// MQTT 3.1 has neither AUTH nor properties.
+#[test]
+fn v31_has_no_auth_and_no_properties() {
+    refused(
+        V31,
+        &[0xF0, 0x00],
+        DecodeError::InvalidPacketType(15),
+        MALFORMED,
+    );
+    unencodable(
+        V31,
+        Auth::default(),
+        EncodeError::PacketNotInVersion(PacketType::Auth),
+    );
+    let mut publish = Publish::new(topic("t"), "x");
+    publish.properties.content_type = Some("text/plain".into());
+    assert!(matches!(
+        Packet::from(publish).encode(V31, &mut Vec::new()),
+        Err(EncodeError::V5Only(_))
+    ));
+}
+
 // ---- Encoding: sizes --------------------------------------------------------------------------
 
 /// MQTT 5.0 §1.5.4 and §1.5.6: strings and binary data have a 16-bit length, so at most 65,535

@@ -73,7 +73,7 @@ impl Auth {
     pub(crate) fn decode(version: Version, body: &Bytes) -> Result<Auth, DecodeError> {
         debug_assert!(
             version.is_v5(),
-            "AUTH is refused before this for MQTT 3.1.1"
+            "AUTH is refused before this for MQTT 3.1 and 3.1.1"
         );
         let (reason_code, properties) = decode_reason_and_properties(body, PacketType::Auth)?;
         Ok(Auth {
