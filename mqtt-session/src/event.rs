@@ -90,7 +90,9 @@ pub enum Event {
 /// The details of an accepted connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connected {
-    /// Whether the server resumed a session it held for this client.
+    /// Whether the server resumed a session it held for this client. MQTT 3.1 has no Session
+    /// Present flag: there it is `true` when the CONNECT asked to resume (Clean Session 0),
+    /// the session the server must keep then (MQTT 3.1 §3.1).
     pub session_present: bool,
     /// The CONNACK, with the server's limits and assigned client identifier in MQTT 5.0.
     pub connack: ConnAck,

@@ -533,7 +533,7 @@ impl<S: Store> Session<S> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::Encode`] for an empty list or options MQTT 3.1.1 can't carry, the
+    /// [`UsageError::Encode`] for an empty list or options MQTT 3.1 and 3.1.1 can't carry, the
     /// server's limits when known, and [`UsageError::PacketIdsExhausted`].
     pub fn subscribe(
         &mut self,
@@ -602,9 +602,9 @@ impl<S: Store> Session<S> {
     }
 
     /// Acknowledges an inbound message in [`AckMode::Manual`]. `reason_code` is sent in MQTT
-    /// 5.0's PUBACK or PUBREC (0x80 and up refuse the message); MQTT 3.1.1 ignores it. A code
-    /// PUBACK and PUBREC do not define goes out as 0x80 Unspecified error from 0x80 up, as
-    /// 0x00 Success below (MQTT-3.4.2-1, MQTT-3.5.2-1).
+    /// 5.0's PUBACK or PUBREC (0x80 and up refuse the message); MQTT 3.1 and 3.1.1 ignore it.
+    /// A code PUBACK and PUBREC do not define goes out as 0x80 Unspecified error from 0x80 up,
+    /// as 0x00 Success below (MQTT-3.4.2-1, MQTT-3.5.2-1).
     ///
     /// Acknowledgements go to the server in the order the messages arrived: this one waits
     /// until those before it are acknowledged too.
@@ -656,7 +656,7 @@ impl<S: Store> Session<S> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::NoAuthenticationMethod`] for MQTT 3.1.1 or without an Authentication
+    /// [`UsageError::NoAuthenticationMethod`] before MQTT 5.0 or without an Authentication
     /// Method in the configuration, [`UsageError::NotConnected`] without a connection or
     /// before CONNACK with no AUTH to answer, [`UsageError::Encode`] for another reason code
     /// or another Authentication Method.
@@ -702,7 +702,7 @@ impl<S: Store> Session<S> {
     ///
     /// [`UsageError::NotConnected`] without a connection; [`UsageError::InvalidSessionExpiry`]
     /// for a non-zero Session Expiry Interval when CONNECT had zero (MQTT-3.14.2-2);
-    /// [`UsageError::Encode`] for a DISCONNECT MQTT 3.1.1 can't carry, or a reason code
+    /// [`UsageError::Encode`] for a DISCONNECT MQTT 3.1 and 3.1.1 can't carry, or a reason code
     /// DISCONNECT does not define (MQTT-3.14.2-1).
     pub fn disconnect(&mut self, now: Instant, disconnect: Disconnect) -> Result<(), UsageError> {
         if self.state == ConnectionState::Disconnected {
@@ -834,7 +834,15 @@ impl<S: Store> Session<S> {
         self.aliases.reset(aliases_out, aliases_in);
         self.state = ConnectionState::Connected;
         self.resumable = true;
-        let session_present = connack.session_present;
+        // MQTT 3.1 has no Session Present flag: a server keeps the session of a client that
+        // connects with Clean Session 0 (MQTT 3.1 §3.1, "Clean session flag"), so the session
+        // takes it as resumed then, as other MQTT 3.1 clients do, and sends again what is in
+        // flight. A server that lost it anyway sees duplicates (DUP set), never a loss.
+        let session_present = if self.config.version.has_session_present() {
+            connack.session_present
+        } else {
+            !self.clean_start_sent
+        };
         self.events.push_back(Event::Connected(Connected {
             session_present,
             connack,

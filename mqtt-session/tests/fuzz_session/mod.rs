@@ -127,7 +127,8 @@ impl Input<'_> {
     }
 }
 
-/// The configuration, from the first five bytes.
+/// The configuration, from the first five bytes: byte 0 bit 0 MQTT 5.0, else MQTT 3.1.1, or
+/// MQTT 3.1 when bit 6 of byte 4 (the MQTT 5.0 limits, unused before 5.0) is set.
 fn config(input: &mut Input<'_>) -> Config {
     let flags = input.byte();
     let version = if Input::bit(flags, 0) {
@@ -155,6 +156,9 @@ fn config(input: &mut Input<'_>) -> Config {
     config.keep_alive = Duration::from_secs(u64::from(input.byte() % 32));
     config.connect_timeout = Duration::from_secs(10);
     let v5 = input.byte();
+    if !version.is_v5() && Input::bit(v5, 6) {
+        config.version = Version::V31; // "fuzz" is a valid MQTT 3.1 client identifier
+    }
     if version.is_v5() {
         let properties = &mut config.connect_properties;
         properties.receive_maximum = NonZeroU16::new(u16::from(v5 & 0x07));
@@ -538,7 +542,8 @@ impl Run {
             kind::CONNACK => {
                 let (a, b) = (input.byte(), input.byte());
                 let mut connack = ConnAck {
-                    session_present: Input::bit(a, 0),
+                    // MQTT 3.1 has no Session Present flag.
+                    session_present: Input::bit(a, 0) && self.version.has_session_present(),
                     reason_code: if Input::bit(a, 1) {
                         ReasonCode([0x80, 0x84, 0x85, 0x86, 0x87, 0x88][usize::from(b % 6)])
                     } else {
@@ -565,7 +570,11 @@ impl Run {
                         p.server_keep_alive = Some(u16::from(b % 8));
                     }
                     if Input::bit(a, 7) {
-                        p.assigned_client_identifier = Some("assigned".into());
+                        // The client sends its own identifier: an assigned one is a Protocol
+                        // Error (MQTT 5.0 §3.2.2.3.7), so only now and then.
+                        if Input::bit(b, 3) {
+                            p.assigned_client_identifier = Some("assigned".into());
+                        }
                         p.wildcard_subscription_available = Some(Input::bit(b, 4));
                         p.shared_subscription_available = Some(Input::bit(b, 5));
                         p.subscription_identifiers_available = Some(Input::bit(b, 6));
@@ -719,7 +728,8 @@ pub struct Script(pub Vec<u8>);
 impl Script {
     /// The header: `flags` as read by `config` (bit 0 MQTT 5.0, 1 manual ack, 2 QoS 2 on
     /// PUBREL, 3 clean start, 4 fail on session lost, 5 resubscribe, 6 outbound aliases, 7
-    /// packet events), then the window, the queue, keep alive in seconds and the MQTT 5.0 byte.
+    /// packet events), then the window, the queue, keep alive in seconds and the MQTT 5.0 byte
+    /// (whose bit 6 selects MQTT 3.1 when bit 0 of `flags` is clear).
     pub fn new(flags: u8, max_inflight: u8, max_queued: u8, keep_alive: u8, v5: u8) -> Script {
         Script(vec![flags, max_inflight - 1, max_queued, keep_alive, v5])
     }

@@ -524,6 +524,14 @@ pub fn publish_ids(packets: &[Packet]) -> Vec<u16> {
 
 // ---- running a scenario in every mode ---------------------------------------------------
 
+pub const V31_WHOLE: Mode = Mode {
+    version: Version::V31,
+    feed: Feed::Whole,
+};
+pub const V31_BYTES: Mode = Mode {
+    version: Version::V31,
+    feed: Feed::ByteAtATime,
+};
 pub const V311_WHOLE: Mode = Mode {
     version: Version::V311,
     feed: Feed::Whole,
@@ -542,8 +550,10 @@ pub const V5_BYTES: Mode = Mode {
 };
 
 /// Turns scenario functions `fn name(mode: Mode)` into one test per mode, in a module named
-/// after each: `all` runs MQTT 3.1.1 and 5.0, `v5` and `v311` one version; each whole and byte
-/// at a time. A scenario left out of the list is dead code, which the lints refuse.
+/// after each: `all` runs MQTT 3.1, 3.1.1 and 5.0; `v311_v5` the versions with a Session Present
+/// flag, client identifiers the server assigns and a SUBACK failure code, which MQTT 3.1 lacks;
+/// `v5`, `v311` and `v31` one version; each whole and byte at a time. A scenario left out of the
+/// list is dead code, which the lints refuse.
 ///
 /// ```ignore
 /// scenarios! {
@@ -556,8 +566,16 @@ macro_rules! scenarios {
         $($(scenarios!(@one $kind $name);)+)+
     };
     (@one all $name:ident) => {
+        scenarios!(@tests $name, v31_whole V31_WHOLE, v31_bytes V31_BYTES,
+            v311_whole V311_WHOLE, v311_bytes V311_BYTES,
+            v5_whole V5_WHOLE, v5_bytes V5_BYTES);
+    };
+    (@one v311_v5 $name:ident) => {
         scenarios!(@tests $name, v311_whole V311_WHOLE, v311_bytes V311_BYTES,
             v5_whole V5_WHOLE, v5_bytes V5_BYTES);
+    };
+    (@one v31 $name:ident) => {
+        scenarios!(@tests $name, v31_whole V31_WHOLE, v31_bytes V31_BYTES);
     };
     (@one v5 $name:ident) => {
         scenarios!(@tests $name, v5_whole V5_WHOLE, v5_bytes V5_BYTES);
