@@ -288,7 +288,9 @@ pub enum ProtocolError {
     /// More unacknowledged QoS 1 and 2 publishes than the client's Receive Maximum.
     ReceiveMaximumExceeded,
     /// A CONNACK with an Assigned Client Identifier, when the CONNECT had a client identifier
-    /// of its own (MQTT 5.0 §3.2.2.3.7: the server assigns one only for an empty one).
+    /// of its own (MQTT 5.0 §3.2.2.3.7: the server assigns one only for an empty one). The
+    /// session checks it, not the decoder: it depends on the CONNECT this client sent. Closed
+    /// with 0x82 Protocol Error.
     AssignedClientIdentifierNotRequested,
     /// Another rule of the standard, named.
     Other(&'static str),
