@@ -8,7 +8,4 @@
 #[path = "../../mqtt-proto/tests/fuzz_checks/mod.rs"]
 mod fuzz_checks;
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::fuzz_decode(
-    mqtt_proto::Version::V31,
-    data
-));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| fuzz_checks::fuzz_decode(mqtt_proto::Version::V31, data));
