@@ -22,7 +22,7 @@ pub enum DecodeError {
         /// The configured maximum.
         max: u32,
     },
-    /// The packet type nibble is reserved (0), or 15 (AUTH) in MQTT 3.1.1.
+    /// The packet type nibble is reserved (0), or 15 (AUTH) before MQTT 5.0.
     InvalidPacketType(u8),
     /// The fixed header's flag bits are not the ones the standard requires (MQTT-2.2.2-1/2).
     InvalidHeaderFlags {
@@ -68,7 +68,8 @@ pub enum DecodeError {
     /// Retain Handling 3, or No Local on a shared subscription (MQTT-3.8.3-4); the last three are
     /// Protocol Errors (MQTT 5.0 §3.8.3.1).
     InvalidSubscriptionOptions(u8),
-    /// CONNECT's protocol name is not "MQTT" (MQTT-3.1.2-1).
+    /// CONNECT's protocol name is not the one of the decoder's version: "MQTT"
+    /// (MQTT-3.1.2-1), or "MQIsdp" for MQTT 3.1.
     InvalidProtocolName,
     /// CONNECT's protocol level is not the version this decoder speaks (MQTT-3.1.2-2).
     UnsupportedProtocolVersion(u8),
@@ -77,7 +78,16 @@ pub enum DecodeError {
     InvalidConnectFlags(u8),
     /// CONNACK's acknowledge flags have reserved bits set (MQTT-3.2.2-1).
     InvalidConnAckFlags(u8),
-    /// A reason or return code that is reserved in this packet (MQTT 3.1.1 CONNACK and SUBACK).
+    /// A reason or return code this packet does not define: in MQTT 5.0 any code outside the
+    /// packet's table (MQTT-3.2.2-8, MQTT-3.4.2-1, MQTT-3.5.2-1, MQTT-3.6.2-1, MQTT-3.7.2-1,
+    /// MQTT-3.9.3-2, MQTT-3.11.3-2, MQTT-3.14.2-1, MQTT-3.15.2-1; see
+    /// [`ReasonCode::is_defined_for`]); in MQTT 3.1.1 a reserved CONNACK return code (6 to 255,
+    /// §3.2.2.3) or SUBACK return code (MQTT-3.9.3-2); in MQTT 3.1 the same CONNACK return
+    /// codes, and a SUBACK code other than the granted QoS 0 to 2 (0x80 included).
+    ///
+    /// A Protocol Error: the byte parses, but its value is not allowed (MQTT 5.0 §1.2), as the
+    /// standard rules for the other fields whose value it restricts, QoS 3 in subscription
+    /// options (§3.8.3.1) or a Maximum QoS of 2 (§3.2.2.3.4), say.
     InvalidReasonCode(u8),
 }
 
@@ -88,6 +98,7 @@ impl DecodeError {
             DecodeError::PacketTooLarge { .. } => ReasonCode::PACKET_TOO_LARGE,
             DecodeError::UnsupportedProtocolVersion(_) => ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
             DecodeError::EmptyTopicWithoutAlias
+            | DecodeError::InvalidReasonCode(_)
             | DecodeError::DuplicateProperty(_)
             | DecodeError::InvalidPropertyValue(_)
             | DecodeError::NoTopicFilters
@@ -145,13 +156,17 @@ impl core::fmt::Display for DecodeError {
             DecodeError::InvalidSubscriptionOptions(o) => {
                 write!(f, "invalid subscription options {o:#010b}")
             }
-            DecodeError::InvalidProtocolName => f.write_str("protocol name is not \"MQTT\""),
+            DecodeError::InvalidProtocolName => {
+                f.write_str("protocol name is not the one of this version")
+            }
             DecodeError::UnsupportedProtocolVersion(l) => {
                 write!(f, "unsupported protocol level {l}")
             }
             DecodeError::InvalidConnectFlags(b) => write!(f, "invalid CONNECT flags {b:#010b}"),
             DecodeError::InvalidConnAckFlags(b) => write!(f, "invalid CONNACK flags {b:#010b}"),
-            DecodeError::InvalidReasonCode(c) => write!(f, "reserved reason code {c:#04x}"),
+            DecodeError::InvalidReasonCode(c) => {
+                write!(f, "reason code {c:#04x} is not defined for this packet")
+            }
         }
     }
 }
@@ -165,9 +180,12 @@ impl std::error::Error for DecodeError {}
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EncodeError {
-    /// The packet carries data that MQTT 3.1.1 cannot express; the field is named.
+    /// The packet carries data that MQTT 3.1.1 (and 3.1) cannot express; the field is named.
     V5Only(&'static str),
-    /// The packet type does not exist in this version (AUTH in MQTT 3.1.1).
+    /// The packet carries data that MQTT 3.1 cannot express, though later versions can (the
+    /// Session Present flag of CONNACK); the field is named.
+    NotInV31(&'static str),
+    /// The packet type does not exist in this version (AUTH before MQTT 5.0).
     PacketNotInVersion(PacketType),
     /// A string or binary field is longer than 65,535 bytes (MQTT 5.0 §1.5.4, §1.5.6).
     FieldTooLong(&'static str),
@@ -189,11 +207,19 @@ pub enum EncodeError {
     NoLocalOnSharedSubscription,
     /// A property value the standard forbids; the property is named.
     InvalidPropertyValue(PropertyId),
-    /// The reason code cannot be sent in this packet for this version.
+    /// The reason code cannot be sent in this packet for this version: MQTT 5.0 defines it
+    /// for another packet or not at all ([`ReasonCode::is_defined_for`]), or MQTT 3.1.1 has no
+    /// return code for it.
     InvalidReasonCode(ReasonCode),
     /// MQTT 3.1.1 CONNECT with a password but no user name (MQTT-3.1.2-22), or an empty client
     /// identifier without Clean Session (MQTT-3.1.3-7).
     InvalidConnect(&'static str),
+    /// MQTT 3.1 CONNECT whose client identifier is not 1 to 23 characters long (MQTT 3.1 §3.1,
+    /// "Client Identifier"). MQTT 3.1 has no way to ask the server for an identifier.
+    ClientIdLength {
+        /// The identifier's length in characters.
+        chars: usize,
+    },
     /// The output buffer has no room for the packet.
     BufferTooSmall {
         /// Bytes the packet needs.
@@ -207,7 +233,8 @@ impl core::fmt::Display for EncodeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
             EncodeError::V5Only(what) => write!(f, "{what} needs MQTT 5.0"),
-            EncodeError::PacketNotInVersion(t) => write!(f, "{t:?} does not exist in MQTT 3.1.1"),
+            EncodeError::NotInV31(what) => write!(f, "{what} does not exist in MQTT 3.1"),
+            EncodeError::PacketNotInVersion(t) => write!(f, "{t:?} does not exist before MQTT 5.0"),
             EncodeError::FieldTooLong(what) => write!(f, "{what} is longer than 65535 bytes"),
             EncodeError::PacketTooLarge => f.write_str("packet exceeds the MQTT size limit"),
             EncodeError::NullCharacter(what) => write!(f, "{what} contains U+0000"),
@@ -223,6 +250,10 @@ impl core::fmt::Display for EncodeError {
             EncodeError::InvalidPropertyValue(p) => write!(f, "invalid value for property {p:?}"),
             EncodeError::InvalidReasonCode(c) => write!(f, "{c} cannot be sent in this packet"),
             EncodeError::InvalidConnect(why) => write!(f, "invalid CONNECT: {why}"),
+            EncodeError::ClientIdLength { chars } => write!(
+                f,
+                "MQTT 3.1 needs a client identifier of 1 to 23 characters, not {chars}"
+            ),
             EncodeError::BufferTooSmall { needed, remaining } => {
                 write!(f, "packet needs {needed} bytes, buffer has {remaining}")
             }

@@ -1,8 +1,9 @@
-//! MQTT 3.1.1 and 5.0 packet codec.
+//! MQTT 3.1, 3.1.1 and 5.0 packet codec.
 //!
-//! `mqtt-proto` turns bytes into [`Packet`]s and back, for both protocol versions, with one typed
-//! model: the [`Version`] is a parameter of decoding and encoding, and data that only MQTT 5.0 can
-//! carry is refused with [`EncodeError::V5Only`] when encoding for 3.1.1.
+//! `mqtt-proto` turns bytes into [`Packet`]s and back, for the three protocol versions, with one
+//! typed model: the [`Version`] is a parameter of decoding and encoding, and data that only MQTT
+//! 5.0 can carry is refused with [`EncodeError::V5Only`] when encoding for 3.1.1 or 3.1. MQTT 3.1
+//! ([`Version::V31`]) is MQTT 3.1.1 with the differences its variant lists.
 //!
 //! It does no I/O and keeps no state between packets. Decoding is streaming and zero-copy: hand
 //! [`Decoder::decode`] a buffer holding any number of bytes and it returns one complete packet, or

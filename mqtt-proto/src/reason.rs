@@ -1,11 +1,19 @@
 use crate::PacketType;
+use crate::error::{DecodeError, EncodeError};
 
 /// An MQTT 5.0 reason code (MQTT 5.0 §2.4).
 ///
-/// An open newtype: every byte decodes, and the named constants cover the codes the standard
+/// An open newtype: any byte can be held, and the named constants cover the codes the standard
 /// defines. Values below 0x80 report success, values from 0x80 report failure
 /// ([`is_error`](ReasonCode::is_error)). MQTT 3.1.1 CONNACK return codes and SUBACK results are
 /// mapped onto the equivalent MQTT 5.0 codes, so one type serves both versions.
+///
+/// Which codes a packet may carry is an explicit decision of the codec, made once for every
+/// user of it: the decoder refuses a code that the packet's table does not define
+/// ([`DecodeError::InvalidReasonCode`](crate::DecodeError::InvalidReasonCode), a Protocol
+/// Error), and the encoder refuses to write one
+/// ([`EncodeError::InvalidReasonCode`](crate::EncodeError::InvalidReasonCode)); see
+/// [`is_defined_for`](ReasonCode::is_defined_for).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct ReasonCode(pub u8);
 
@@ -136,9 +144,16 @@ impl ReasonCode {
     /// Whether MQTT 5.0 defines this code for `packet` (the reason code tables of §3: Table
     /// 3-1 for CONNACK, 3-4 to 3-7 for the publish acknowledgements, 3-8 and 3-9 for SUBACK and
     /// UNSUBACK, 3-10 for DISCONNECT, 3-11 for AUTH). A sender uses only these
-    /// (MQTT-3.4.2-1, MQTT-3.5.2-1, MQTT-3.6.2-1, MQTT-3.7.2-1, MQTT-3.14.2-1, MQTT-3.15.2-1);
-    /// the decoder accepts any code, so that a receiver decides what an unknown one means.
-    /// Packets without a reason code define none.
+    /// (MQTT-3.2.2-8, MQTT-3.4.2-1, MQTT-3.5.2-1, MQTT-3.6.2-1, MQTT-3.7.2-1, MQTT-3.9.3-2,
+    /// MQTT-3.11.3-2, MQTT-3.14.2-1, MQTT-3.15.2-1). Packets without a reason code define none.
+    ///
+    /// The MQTT 5.0 decoder refuses any other code with
+    /// [`DecodeError::InvalidReasonCode`](crate::DecodeError::InvalidReasonCode), and the
+    /// encoder with [`EncodeError::InvalidReasonCode`](crate::EncodeError::InvalidReasonCode).
+    /// The check lives in the codec rather than in each receiver because it depends on the
+    /// packet alone, not on any state: every user of the decoder, client or server, then gets
+    /// the standard's answer, and a session can never mistake an undefined code below 0x80
+    /// for success.
     ///
     /// ```
     /// use mqtt_proto::{PacketType, ReasonCode};
@@ -170,6 +185,27 @@ impl ReasonCode {
             ),
             PacketType::Auth => matches!(self.0, 0x00 | 0x18 | 0x19),
             _ => false,
+        }
+    }
+
+    /// `code` as the reason code of an MQTT 5.0 `packet`, when its table defines it.
+    pub(crate) const fn decode_for(
+        code: u8,
+        packet: PacketType,
+    ) -> Result<ReasonCode, DecodeError> {
+        if ReasonCode(code).is_defined_for(packet) {
+            Ok(ReasonCode(code))
+        } else {
+            Err(DecodeError::InvalidReasonCode(code))
+        }
+    }
+
+    /// Refuses to write this code into an MQTT 5.0 `packet` whose table does not define it.
+    pub(crate) const fn check_encode_for(self, packet: PacketType) -> Result<(), EncodeError> {
+        if self.is_defined_for(packet) {
+            Ok(())
+        } else {
+            Err(EncodeError::InvalidReasonCode(self))
         }
     }
 

@@ -16,10 +16,10 @@ use mqtt_proto::topic::TopicError;
 use mqtt_proto::{
     AckProperties, Auth, ByteString, ConnAck, ConnAckProperties, Connect, ConnectProperties,
     DecodeError, Decoder, Disconnect, DisconnectProperties, EncodeError, MAX_STRING_LEN,
-    MAX_VAR_INT, Packet, PacketId, PacketType, PropertyId, PubAck, PubRec, Publish,
-    PublishProperties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe, SubscribeProperties,
-    Subscription, SubscriptionOptions, TopicFilter, TopicName, UnsubAck, Unsubscribe,
-    UnsubscribeProperties, UserProperty, Version, Will, WillProperties,
+    MAX_VAR_INT, Packet, PacketId, PacketType, PropertyId, PubAck, PubComp, PubRec, PubRel,
+    Publish, PublishProperties, QoS, ReasonCode, RetainHandling, SubAck, Subscribe,
+    SubscribeProperties, Subscription, SubscriptionOptions, TopicFilter, TopicName, UnsubAck,
+    Unsubscribe, UnsubscribeProperties, UserProperty, Version, Will, WillProperties,
 };
 
 const V3: Version = Version::V311;
@@ -1140,30 +1140,215 @@ fn mqtt_3_2_2_1_connack_reserved_flags_are_malformed() {
     }
 }
 
-/// MQTT 3.1.1 §3.2.2.3, Table 3.1: return codes 6 to 255 are "Reserved for future use".
+/// MQTT 3.1.1 §3.2.2.3, Table 3.1: return codes 6 to 255 are "Reserved for future use". Like
+/// an undefined MQTT 5.0 reason code, a value the field may not hold: a Protocol Error.
 #[test]
-fn v311_connack_return_code_6_is_malformed() {
+fn v311_connack_return_code_6_is_refused() {
     for code in [6, 0x80, 0x87, 0xFF] {
         refused(
             V3,
             &[0x20, 0x02, 0x00, code],
             DecodeError::InvalidReasonCode(code),
-            MALFORMED,
+            PROTOCOL_ERROR,
         );
     }
 }
 
 /// MQTT-3.9.3-2 (MQTT 3.1.1): "SUBACK return codes other than 0x00, 0x01, 0x02 and 0x80 are
-/// reserved and MUST NOT be used".
+/// reserved and MUST NOT be used". A Protocol Error, as above.
 #[test]
-fn mqtt_3_9_3_2_v311_suback_reserved_return_code_is_malformed() {
+fn mqtt_3_9_3_2_v311_suback_reserved_return_code_is_refused() {
     for code in [0x03, 0x7F, 0x81, 0x87, 0xFF] {
         refused(
             V3,
             &[0x90, 0x04, 0x00, 0x01, 0x00, code],
             DecodeError::InvalidReasonCode(code),
-            MALFORMED,
+            PROTOCOL_ERROR,
         );
+    }
+}
+
+// ---- MQTT 5.0 reason codes (§2.4 and the table of each packet) --------------------------------
+
+/// The reason codes MQTT 5.0 defines for each packet that carries one, written out from the
+/// standard's tables rather than taken from `ReasonCode::is_defined_for`, so that the two check
+/// each other.
+const V5_REASON_CODES: [(PacketType, &[u8]); 9] = [
+    // §3.2.2.2, Table 3-1: Connect Reason Code values.
+    (
+        PacketType::ConnAck,
+        &[
+            0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8C, 0x90,
+            0x95, 0x97, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9F,
+        ],
+    ),
+    // §3.4.2.1, Table 3-4, and §3.5.2.1, Table 3-5.
+    (
+        PacketType::PubAck,
+        &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99],
+    ),
+    (
+        PacketType::PubRec,
+        &[0x00, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99],
+    ),
+    // §3.6.2.1, Table 3-6, and §3.7.2.1, Table 3-7.
+    (PacketType::PubRel, &[0x00, 0x92]),
+    (PacketType::PubComp, &[0x00, 0x92]),
+    // §3.9.3, Table 3-8: Subscribe Reason Codes.
+    (
+        PacketType::SubAck,
+        &[
+            0x00, 0x01, 0x02, 0x80, 0x83, 0x87, 0x8F, 0x91, 0x97, 0x9E, 0xA1, 0xA2,
+        ],
+    ),
+    // §3.11.3, Table 3-9: Unsubscribe Reason Codes.
+    (
+        PacketType::UnsubAck,
+        &[0x00, 0x11, 0x80, 0x83, 0x87, 0x8F, 0x91],
+    ),
+    // §3.14.2.1, Table 3-10: Disconnect Reason Code values.
+    (
+        PacketType::Disconnect,
+        &[
+            0x00, 0x04, 0x80, 0x81, 0x82, 0x83, 0x87, 0x89, 0x8B, 0x8D, 0x8E, 0x8F, 0x90, 0x93,
+            0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1,
+            0xA2,
+        ],
+    ),
+    // §3.15.2.1, Table 3-11: Authenticate Reason Codes.
+    (PacketType::Auth, &[0x00, 0x18, 0x19]),
+];
+
+/// Every MQTT 5.0 form of a `packet_type` packet that carries reason code `code`: with and
+/// without a property list, and for SUBACK and UNSUBACK as the second code too.
+fn v5_packets_with_reason_code(packet_type: PacketType, code: u8) -> Vec<Vec<u8>> {
+    match packet_type {
+        PacketType::ConnAck => vec![packet(0x20, &[0x00, code, 0x00])],
+        PacketType::PubAck | PacketType::PubRec | PacketType::PubRel | PacketType::PubComp => {
+            let first =
+                ((packet_type as u8) << 4) | u8::from(packet_type == PacketType::PubRel) << 1;
+            vec![
+                packet(first, &[0x00, 0x01, code]),
+                packet(first, &[0x00, 0x01, code, 0x00]),
+            ]
+        }
+        PacketType::SubAck | PacketType::UnsubAck => {
+            let first = (packet_type as u8) << 4;
+            vec![
+                packet(first, &[0x00, 0x01, 0x00, code]),
+                packet(first, &[0x00, 0x01, 0x00, 0x00, code]),
+            ]
+        }
+        PacketType::Disconnect => vec![packet(0xE0, &[code]), packet(0xE0, &[code, 0x00])],
+        PacketType::Auth => vec![packet(0xF0, &[code, 0x00])],
+        other => unreachable!("{other:?} has no reason code"),
+    }
+}
+
+/// MQTT-3.2.2-8, MQTT-3.4.2-1, MQTT-3.5.2-1, MQTT-3.6.2-1, MQTT-3.7.2-1, MQTT-3.9.3-2,
+/// MQTT-3.11.3-2, MQTT-3.14.2-1 and MQTT-3.15.2-1 (MQTT 5.0): the sender uses one of the reason
+/// codes of the packet's table. The byte parses, but its value is not allowed: a Protocol Error
+/// (MQTT 5.0 §1.2), as the standard itself rules for other fields with a value it does not
+/// allow (QoS 3 in subscription options, §3.8.3.1; a Maximum QoS of 2, §3.2.2.3.4). Every code
+/// of the tables decodes.
+#[test]
+fn v5_undefined_reason_codes_are_protocol_errors() {
+    for (packet_type, defined) in V5_REASON_CODES {
+        for code in 0..=u8::MAX {
+            for wire in v5_packets_with_reason_code(packet_type, code) {
+                if defined.contains(&code) {
+                    let decoded = accepted(V5, &wire);
+                    assert_eq!(decoded.packet_type(), packet_type);
+                    assert!(
+                        ReasonCode(code).is_defined_for(packet_type),
+                        "{code:#04x} in {packet_type:?}"
+                    );
+                } else {
+                    refused(
+                        V5,
+                        &wire,
+                        DecodeError::InvalidReasonCode(code),
+                        PROTOCOL_ERROR,
+                    );
+                    assert!(!ReasonCode(code).is_defined_for(packet_type));
+                }
+            }
+        }
+    }
+}
+
+/// The issue's examples, byte for byte: CONNACK 0x01, PUBACK and PUBREC 0xFF.
+#[test]
+fn v5_undefined_reason_codes_from_the_issue() {
+    for (wire, code) in [
+        (&[0x20, 0x03, 0x00, 0x01, 0x00][..], 0x01),
+        (&[0x40, 0x04, 0x00, 0x01, 0xFF, 0x00][..], 0xFF),
+        (&[0x50, 0x04, 0x00, 0x01, 0xFF, 0x00][..], 0xFF),
+    ] {
+        refused(
+            V5,
+            wire,
+            DecodeError::InvalidReasonCode(code),
+            PROTOCOL_ERROR,
+        );
+    }
+}
+
+/// The encoder refuses to send a reason code the packet's table does not define (MQTT-3.2.2-8,
+/// MQTT-3.4.2-1 and the others above).
+#[test]
+fn v5_undefined_reason_codes_are_refused_when_encoding() {
+    for (packet_type, defined) in V5_REASON_CODES {
+        for code in (0..=u8::MAX).filter(|c| !defined.contains(c)) {
+            let reason_code = ReasonCode(code);
+            let packet: Packet = match packet_type {
+                PacketType::ConnAck => ConnAck {
+                    reason_code,
+                    ..ConnAck::default()
+                }
+                .into(),
+                PacketType::PubAck => PubAck {
+                    reason_code,
+                    ..PubAck::new(id(1))
+                }
+                .into(),
+                PacketType::PubRec => PubRec {
+                    reason_code,
+                    ..PubRec::new(id(1))
+                }
+                .into(),
+                PacketType::PubRel => PubRel {
+                    reason_code,
+                    ..PubRel::new(id(1))
+                }
+                .into(),
+                PacketType::PubComp => PubComp {
+                    reason_code,
+                    ..PubComp::new(id(1))
+                }
+                .into(),
+                PacketType::SubAck => SubAck {
+                    packet_id: id(1),
+                    reason_codes: vec![ReasonCode::SUCCESS, reason_code],
+                    properties: AckProperties::default(),
+                }
+                .into(),
+                PacketType::UnsubAck => UnsubAck {
+                    packet_id: id(1),
+                    reason_codes: vec![ReasonCode::SUCCESS, reason_code],
+                    properties: AckProperties::default(),
+                }
+                .into(),
+                PacketType::Disconnect => Disconnect::new(reason_code).into(),
+                PacketType::Auth => Auth {
+                    reason_code,
+                    ..Auth::default()
+                }
+                .into(),
+                other => unreachable!("{other:?}"),
+            };
+            unencodable(V5, packet, EncodeError::InvalidReasonCode(reason_code));
+        }
     }
 }
 
@@ -1647,6 +1832,162 @@ fn v311_connect_rules_are_enforced_when_encoding() {
         Err(EncodeError::InvalidConnect(_))
     ));
     resume_without_id.encode(V5, &mut Vec::new()).unwrap();
+}
+
+// ---- MQTT 3.1 --------------------------------------------------------------------------------
+
+const V31: Version = Version::V31;
+
+/// MQTT 3.1 §3.1: "The Client Identifier (Client ID) is between 1 and 23 characters long". The
+/// encoder refuses an empty one (3.1 can't ask the server to assign one) and a longer one, by
+/// characters, not bytes; MQTT 3.1.1 takes both.
+#[test]
+fn v31_client_identifier_of_1_to_23_characters() {
+    for (id, chars) in [
+        (String::new(), 0),
+        ("c".repeat(24), 24),
+        ("é".repeat(24), 24),
+        ("x".repeat(100), 100),
+    ] {
+        unencodable(
+            V31,
+            Connect::new(id.as_str()),
+            EncodeError::ClientIdLength { chars },
+        );
+        Connect::new(id.as_str())
+            .encode(V3, &mut Vec::new())
+            .unwrap();
+    }
+    for id in ["c", &"c".repeat(23), &"é".repeat(23)] {
+        Connect::new(id).encode(V31, &mut Vec::new()).unwrap();
+    }
+}
+
+/// A CONNECT with a client identifier MQTT 3.1 does not allow still decodes: a server answers
+/// it with CONNACK 2 Identifier rejected (MQTT 3.1 §3.2), it is not malformed.
+#[test]
+fn v31_connect_with_a_long_client_identifier_decodes() {
+    let id = "c".repeat(24);
+    let wire = packet(
+        0x10,
+        &cat(&[
+            &field(b"MQIsdp"),
+            &[0x03, 0x02, 0x00, 0x3C],
+            &field(id.as_bytes()),
+        ]),
+    );
+    assert_eq!(
+        accepted(V31, &wire),
+        Packet::from(Connect::new(id.as_str()))
+    );
+}
+
+/// MQTT 3.1 §3.1: the protocol name is "MQIsdp" and the level 3; "MQTT" is refused by the 3.1
+/// decoder, and the 3.1 CONNECT by the others.
+#[test]
+fn v31_protocol_name_and_level() {
+    let connect = |name: &[u8], level: u8| {
+        packet(
+            0x10,
+            &cat(&[&field(name), &[level, 0x02, 0x00, 0x3C], &field(b"c")]),
+        )
+    };
+    refused(
+        V31,
+        &connect(b"MQTT", 3),
+        DecodeError::InvalidProtocolName,
+        PROTOCOL_ERROR,
+    );
+    refused(
+        V31,
+        &connect(b"MQIsdp", 4),
+        DecodeError::UnsupportedProtocolVersion(4),
+        ReasonCode::UNSUPPORTED_PROTOCOL_VERSION,
+    );
+    refused(
+        V3,
+        &connect(b"MQIsdp", 3),
+        DecodeError::InvalidProtocolName,
+        PROTOCOL_ERROR,
+    );
+    accepted(V31, &connect(b"MQIsdp", 3));
+}
+
+/// MQTT 3.1 §3.9: SUBACK carries granted QoS levels only; 0x80, MQTT 3.1.1's failure code,
+/// and any other value are refused, both ways.
+#[test]
+fn v31_suback_has_no_failure_code() {
+    for code in [0x03, 0x7F, 0x80, 0x81, 0xFF] {
+        refused(
+            V31,
+            &[0x90, 0x04, 0x00, 0x01, 0x00, code],
+            DecodeError::InvalidReasonCode(code),
+            PROTOCOL_ERROR,
+        );
+    }
+    let suback = SubAck {
+        packet_id: id(1),
+        reason_codes: vec![ReasonCode::GRANTED_QOS_1, ReasonCode::UNSPECIFIED_ERROR],
+        properties: AckProperties::default(),
+    };
+    unencodable(
+        V31,
+        suback.clone(),
+        EncodeError::InvalidReasonCode(ReasonCode::UNSPECIFIED_ERROR),
+    );
+    suback.encode(V3, &mut Vec::new()).unwrap();
+}
+
+/// MQTT 3.1 §3.2: CONNACK has no Session Present flag, so a CONNACK with one can't be
+/// encoded; its return codes are those of 3.1.1, 0 to 5.
+#[test]
+fn v31_connack_has_no_session_present_and_6_return_codes() {
+    unencodable(
+        V31,
+        ConnAck {
+            session_present: true,
+            ..ConnAck::default()
+        },
+        EncodeError::NotInV31("Session Present"),
+    );
+    for code in [6, 0x80, 0xFF] {
+        refused(
+            V31,
+            &[0x20, 0x02, 0x00, code],
+            DecodeError::InvalidReasonCode(code),
+            PROTOCOL_ERROR,
+        );
+    }
+    unencodable(
+        V31,
+        ConnAck {
+            reason_code: ReasonCode::BANNED,
+            ..ConnAck::default()
+        },
+        EncodeError::InvalidReasonCode(ReasonCode::BANNED),
+    );
+}
+
+/// MQTT 3.1 has neither AUTH nor properties.
+#[test]
+fn v31_has_no_auth_and_no_properties() {
+    refused(
+        V31,
+        &[0xF0, 0x00],
+        DecodeError::InvalidPacketType(15),
+        MALFORMED,
+    );
+    unencodable(
+        V31,
+        Auth::default(),
+        EncodeError::PacketNotInVersion(PacketType::Auth),
+    );
+    let mut publish = Publish::new(topic("t"), "x");
+    publish.properties.content_type = Some("text/plain".into());
+    assert!(matches!(
+        Packet::from(publish).encode(V31, &mut Vec::new()),
+        Err(EncodeError::V5Only(_))
+    ));
 }
 
 // ---- Encoding: sizes --------------------------------------------------------------------------

@@ -9,8 +9,9 @@
 //!
 //! The strategies build only packets that are valid for the version: MQTT 3.1.1 packets have no
 //! properties, no AUTH, subscription options with only a QoS and only the return codes 3.1.1
-//! has; MQTT 5.0 packets use every property, the reason codes each packet allows, and several
-//! Subscription Identifiers in PUBLISH. The checks are shared with the fuzz targets
+//! has; MQTT 3.1 packets are those of 3.1.1 with a client identifier of 1 to 23 characters, no
+//! Session Present and no SUBACK failure code; MQTT 5.0 packets use every property, the reason
+//! codes each packet allows, and several Subscription Identifiers in PUBLISH. The checks are shared with the fuzz targets
 //! (`tests/fuzz_checks/mod.rs`).
 
 mod fuzz_checks;
@@ -19,9 +20,9 @@ use core::num::{NonZeroU16, NonZeroU32};
 
 use bytes::Bytes;
 use fuzz_checks::{
-    AUTH_CODES, CONNACK_CODES, DISCONNECT_CODES, End, PUBACK_CODES, PUBREL_CODES, SUBACK_CODES,
-    UNSUBACK_CODES, V311_CONNACK_CODES, V311_SUBACK_CODES, VERSIONS, check_encoding, decode_all,
-    feed_in_pieces, fuzz_decode, fuzz_fragmented, sample_stream,
+    AUTH_CODES, CONNACK_CODES, DISCONNECT_CODES, End, PUBACK_CODES, PUBREL_CODES, UNSUBACK_CODES,
+    V311_CONNACK_CODES, VERSIONS, check_encoding, client_id_for, decode_all, feed_in_pieces,
+    fuzz_decode, fuzz_fragmented, sample_stream, suback_codes,
 };
 use mqtt_proto::{
     AckProperties, Auth, AuthProperties, ByteString, ConnAck, ConnAckProperties, Connect,
@@ -325,7 +326,8 @@ fn connect(version: Version) -> impl Strategy<Value = Connect> {
                     // MQTT-3.1.3-7 (3.1.1): an empty client identifier needs Clean Session.
                     clean_start: clean_start || (v311 && client_id.is_empty()),
                     keep_alive,
-                    client_id,
+                    // MQTT 3.1: 1 to 23 characters.
+                    client_id: client_id_for(version, client_id),
                     will,
                     // MQTT-3.1.2-22 (3.1.1): a password needs a user name.
                     username: if v311 && password.is_some() {
@@ -351,9 +353,12 @@ fn connack(version: Version) -> impl Strategy<Value = ConnAck> {
         code(codes),
         v5_only(version, connack_properties()),
     )
-        .prop_map(|(session_present, reason_code, properties)| ConnAck {
-            // MQTT-3.2.2-4 (3.1.1), MQTT-3.2.2-6 (5.0): no session with a failure.
-            session_present: session_present && reason_code == ReasonCode::SUCCESS,
+        .prop_map(move |(session_present, reason_code, properties)| ConnAck {
+            // MQTT-3.2.2-4 (3.1.1), MQTT-3.2.2-6 (5.0): no session with a failure; MQTT 3.1
+            // has no Session Present flag.
+            session_present: session_present
+                && reason_code == ReasonCode::SUCCESS
+                && version.has_session_present(),
             reason_code,
             properties,
         })
@@ -451,18 +456,16 @@ fn subscribe(version: Version) -> impl Strategy<Value = Subscribe> {
 }
 
 fn suback(version: Version) -> impl Strategy<Value = SubAck> {
-    let codes = if version.is_v5() {
-        SUBACK_CODES
-    } else {
-        V311_SUBACK_CODES
-    };
-    (packet_id(), vec(code(codes), 1..5), ack_properties(version)).prop_map(
-        |(packet_id, reason_codes, properties)| SubAck {
+    (
+        packet_id(),
+        vec(code(suback_codes(version)), 1..5),
+        ack_properties(version),
+    )
+        .prop_map(|(packet_id, reason_codes, properties)| SubAck {
             packet_id,
             reason_codes,
             properties,
-        },
-    )
+        })
 }
 
 fn unsubscribe(version: Version) -> impl Strategy<Value = Unsubscribe> {

@@ -1352,6 +1352,183 @@ fn v5_auth_every_property() {
     round_trip(V5, &wire, auth);
 }
 
+// ---- MQTT 3.1 --------------------------------------------------------------------------------
+//
+// Source: MQTT V3.1 Protocol Specification (IBM and Eurotech, 2010). Its packets are laid out as
+// in MQTT 3.1.1 but for the differences tested here: CONNECT names the protocol "MQIsdp" with
+// level 3 (§3.1), CONNACK's first byte is reserved (§3.2), SUBACK carries granted QoS levels
+// only (§3.9).
+
+const V31: Version = Version::V31;
+
+/// MQTT 3.1 §3.1, the variable header example: Protocol Name "MQIsdp", Protocol Version 3, the
+/// flags of Figure 3.6's example (user name, password, Will QoS 1, Will flag, Clean Session:
+/// 0xCE), Keep Alive 10; the payload in the order client identifier, Will Topic, Will Message,
+/// User Name, Password.
+#[test]
+fn v31_connect() {
+    let wire = cat(&[
+        &[0x10, 39],
+        &[0x00, 0x06],
+        b"MQIsdp",
+        &[0x03],       // Protocol Version 3
+        &[0xCE],       // 1100 1110
+        &[0x00, 0x0A], // Keep Alive 10
+        &[0x00, 0x03],
+        b"cid",
+        &[0x00, 0x03],
+        b"w/t",
+        &[0x00, 0x03],
+        b"bye",
+        &[0x00, 0x04],
+        b"user",
+        &[0x00, 0x04],
+        b"pass",
+    ]);
+    let connect = Connect {
+        clean_start: true,
+        keep_alive: 10,
+        client_id: s("cid"),
+        will: Some(Will {
+            qos: QoS::AtLeastOnce,
+            ..Will::new(topic("w/t"), b("bye"))
+        }),
+        username: Some(s("user")),
+        password: Some(b("pass")),
+        properties: ConnectProperties::default(),
+    };
+    round_trip(V31, &wire, connect);
+}
+
+/// MQTT 3.1 §3.1: the client identifier may be as long as 23 characters (here 23 two-byte
+/// characters, 46 bytes), with Clean Session 0.
+#[test]
+fn v31_connect_23_character_client_id() {
+    let id = "é".repeat(23);
+    let wire = cat(&[
+        &[0x10, 60, 0x00, 0x06],
+        b"MQIsdp",
+        &[0x03, 0x00, 0x00, 0x3C, 0x00, 46],
+        id.as_bytes(),
+    ]);
+    let connect = Connect {
+        clean_start: false,
+        ..Connect::new(id.as_str())
+    };
+    round_trip(V31, &wire, connect);
+}
+
+/// MQTT 3.1 §3.2: return codes 0 to 5 (Connection Accepted, refused: unacceptable protocol
+/// version, identifier rejected, server unavailable, bad user name or password, not
+/// authorized), mapped as in MQTT 3.1.1; the first byte is reserved, sent as 0.
+#[test]
+fn v31_connack_return_codes() {
+    let codes = [
+        (0x00, ReasonCode::SUCCESS),
+        (0x01, ReasonCode::UNSUPPORTED_PROTOCOL_VERSION),
+        (0x02, ReasonCode::CLIENT_IDENTIFIER_NOT_VALID),
+        (0x03, ReasonCode::SERVER_UNAVAILABLE),
+        (0x04, ReasonCode::BAD_USER_NAME_OR_PASSWORD),
+        (0x05, ReasonCode::NOT_AUTHORIZED),
+    ];
+    for (code, reason_code) in codes {
+        let connack = ConnAck {
+            reason_code,
+            ..ConnAck::default()
+        };
+        round_trip(V31, &[0x20, 0x02, 0x00, code], connack);
+    }
+}
+
+/// MQTT 3.1 §3.2: the first byte is "Reserved values. Not used.": whatever it holds, it is no
+/// Session Present flag, and it is ignored.
+#[test]
+fn v31_connack_reserved_byte_ignored() {
+    for reserved in [0x01, 0x02, 0x80, 0xFF] {
+        decodes_to_shorter_form(
+            V31,
+            &[0x20, 0x02, reserved, 0x00],
+            ConnAck::default(),
+            &[0x20, 0x02, 0x00, 0x00],
+        );
+    }
+}
+
+/// MQTT 3.1 §3.9: the payload is a vector of granted QoS levels, one per topic of the
+/// SUBSCRIBE, with no failure code.
+#[test]
+fn v31_suback_granted_qos() {
+    let suback = SubAck {
+        packet_id: id(10),
+        reason_codes: vec![
+            ReasonCode::GRANTED_QOS_0,
+            ReasonCode::GRANTED_QOS_1,
+            ReasonCode::GRANTED_QOS_2,
+        ],
+        properties: AckProperties::default(),
+    };
+    round_trip(V31, &[0x90, 0x05, 0x00, 0x0A, 0x00, 0x01, 0x02], suback);
+}
+
+/// MQTT 3.1 §3.3 to §3.14: the other packets are laid out as in MQTT 3.1.1.
+#[test]
+fn v31_other_packets_as_in_v311() {
+    let cases: Vec<(Vec<u8>, Packet)> = vec![
+        (
+            cat(&[&[0x32, 0x0A, 0x00, 0x03], b"a/b", &[0x00, 0x0A], b"hi!"]),
+            publish(QoS::AtLeastOnce, Some(10), "a/b", b"hi!").into(),
+        ),
+        (vec![0x40, 0x02, 0x00, 0x0A], PubAck::new(id(10)).into()),
+        (vec![0x50, 0x02, 0x00, 0x0A], PubRec::new(id(10)).into()),
+        (vec![0x62, 0x02, 0x00, 0x0A], PubRel::new(id(10)).into()),
+        (vec![0x70, 0x02, 0x00, 0x0A], PubComp::new(id(10)).into()),
+        (
+            cat(&[&[0x82, 0x08, 0x00, 0x0A, 0x00, 0x03], b"a/#", &[0x01]]),
+            Subscribe::new(id(10), vec![subscription("a/#", QoS::AtLeastOnce)]).into(),
+        ),
+        (
+            cat(&[&[0xA2, 0x07, 0x00, 0x0A, 0x00, 0x03], b"a/#"]),
+            Unsubscribe::new(id(10), vec![filter("a/#")]).into(),
+        ),
+        (
+            vec![0xB0, 0x02, 0x00, 0x0A],
+            UnsubAck {
+                packet_id: id(10),
+                reason_codes: Vec::new(),
+                properties: AckProperties::default(),
+            }
+            .into(),
+        ),
+        (vec![0xC0, 0x00], Packet::PingReq),
+        (vec![0xD0, 0x00], Packet::PingResp),
+        (vec![0xE0, 0x00], Disconnect::default().into()),
+    ];
+    for (wire, packet) in cases {
+        round_trip(V31, &wire, packet.clone());
+        round_trip(V3, &wire, packet);
+    }
+}
+
+/// The protocol levels of CONNECT (MQTT 3.1 §3.1, MQTT 3.1.1 §3.1.2.2, MQTT 5.0 §3.1.2.2) name
+/// the versions, and the versions their protocol names.
+#[test]
+fn versions_and_protocol_levels() {
+    for (level, version, name, text) in [
+        (3, V31, "MQIsdp", "MQTT 3.1"),
+        (4, V3, "MQTT", "MQTT 3.1.1"),
+        (5, V5, "MQTT", "MQTT 5.0"),
+    ] {
+        assert_eq!(Version::from_level(level), Some(version));
+        assert_eq!(version.level(), level);
+        assert_eq!(version.protocol_name(), name);
+        assert_eq!(version.to_string(), text);
+        assert_eq!(version.has_session_present(), level > 3);
+    }
+    for level in [0, 1, 2, 6, 255] {
+        assert_eq!(Version::from_level(level), None);
+    }
+}
+
 // ---- streams ---------------------------------------------------------------------------------
 
 /// MQTT 5.0 §4.2: packets follow one another on the stream; the decoder takes one at a time and

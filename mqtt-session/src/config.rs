@@ -21,11 +21,14 @@ use mqtt_proto::{ByteString, ConnectProperties, Version, Will};
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct Config {
-    /// The protocol version to speak.
+    /// The protocol version to speak: MQTT 3.1, 3.1.1 or 5.0.
     pub version: Version,
-    /// The Client Identifier; empty asks the server to assign one.
+    /// The Client Identifier; empty asks the server to assign one. MQTT 3.1 needs 1 to 23
+    /// characters and has no way to ask for one: with another,
+    /// [`Session::handle_transport_opened`](crate::Session::handle_transport_opened) fails with
+    /// [`EncodeError::ClientIdLength`](mqtt_proto::EncodeError::ClientIdLength).
     pub client_id: ByteString,
-    /// Clean Start (MQTT 5.0) / Clean Session (MQTT 3.1.1) on the first connection. Later
+    /// Clean Start (MQTT 5.0) / Clean Session (MQTT 3.1 and 3.1.1) on the first connection. Later
     /// connections of the same session ask to resume it (Clean Start 0) unless
     /// [`clean_start_on_reconnect`](Self::clean_start_on_reconnect) is set.
     pub clean_start: bool,

@@ -98,7 +98,9 @@ pub enum Event {
 /// The details of an accepted connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Connected {
-    /// Whether the server resumed a session it held for this client.
+    /// Whether the server resumed a session it held for this client. MQTT 3.1 has no Session
+    /// Present flag: there it is `true` when the CONNECT asked to resume (Clean Session 0),
+    /// the session the server must keep then (MQTT 3.1 §3.1).
     pub session_present: bool,
     /// The CONNACK, with the server's limits and assigned client identifier in MQTT 5.0.
     pub connack: ConnAck,
@@ -307,6 +309,11 @@ pub enum ProtocolError {
     UnknownTopicAlias(u16),
     /// More unacknowledged QoS 1 and 2 publishes than the client's Receive Maximum.
     ReceiveMaximumExceeded,
+    /// A CONNACK with an Assigned Client Identifier, when the CONNECT had a client identifier
+    /// of its own (MQTT 5.0 §3.2.2.3.7: the server assigns one only for an empty one). The
+    /// session checks it, not the decoder: it depends on the CONNECT this client sent. Closed
+    /// with 0x82 Protocol Error.
+    AssignedClientIdentifierNotRequested,
     /// Another rule of the standard, named.
     Other(&'static str),
 }

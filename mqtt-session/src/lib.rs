@@ -1,4 +1,4 @@
-//! A sans-IO MQTT 3.1.1 and 5.0 client session.
+//! A sans-IO MQTT 3.1, 3.1.1 and 5.0 client session.
 //!
 //! [`Session`] holds every rule of the client side of the protocol and does no I/O: the caller
 //! hands in bytes from the transport and the current time, and takes out bytes to send,

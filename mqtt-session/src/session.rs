@@ -7,10 +7,10 @@ use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::{
-    Auth, ByteString, ConnAck, Connect, Decoder, Disconnect, EncodeError, Packet, PacketId,
-    PacketType, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe,
-    SubscribeProperties, Subscription, SubscriptionOptions, TopicFilter, TopicName, UnsubAck,
-    Unsubscribe, UnsubscribeProperties, UserProperty, Version,
+    Auth, ByteString, ConnAck, Connect, DecodeError, Decoder, Disconnect, EncodeError, Packet,
+    PacketId, PacketType, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck,
+    Subscribe, SubscribeProperties, Subscription, SubscriptionOptions, TopicFilter, TopicName,
+    UnsubAck, Unsubscribe, UnsubscribeProperties, UserProperty, Version,
 };
 
 use crate::alias::{Aliases, InboundError, Outbound};
@@ -121,6 +121,9 @@ pub struct Session<S = MemoryStore> {
     resumable: bool,
     /// Clean Start as sent in the current connection's CONNECT.
     clean_start_sent: bool,
+    /// The current connection's CONNECT had an empty client identifier, asking the server to
+    /// assign one (MQTT 5.0 §3.2.2.3.7).
+    client_id_requested: bool,
     /// A CONNECT went out and its connection ended before CONNACK: the server may have
     /// started a fresh session then, so the next "session present" may not be the session
     /// the client knows.
@@ -170,6 +173,7 @@ impl<S: Store> Session<S> {
             state: ConnectionState::Disconnected,
             resumable: false,
             clean_start_sent: false,
+            client_id_requested: false,
             session_uncertain: false,
             epoch: 0,
             read_buf: BytesMut::new(),
@@ -400,6 +404,7 @@ impl<S: Store> Session<S> {
             clean_start = true; // MQTT-3.1.3-7
         }
         self.clean_start_sent = clean_start;
+        self.client_id_requested = client_id.is_empty();
         Connect {
             clean_start,
             keep_alive: config.keep_alive_secs(),
@@ -529,7 +534,7 @@ impl<S: Store> Session<S> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::Encode`] for an empty list or options MQTT 3.1.1 can't carry, the
+    /// [`UsageError::Encode`] for an empty list or options MQTT 3.1 and 3.1.1 can't carry, the
     /// server's limits when known, and [`UsageError::PacketIdsExhausted`].
     pub fn subscribe(
         &mut self,
@@ -598,9 +603,9 @@ impl<S: Store> Session<S> {
     }
 
     /// Acknowledges an inbound message in [`AckMode::Manual`]. `reason_code` is sent in MQTT
-    /// 5.0's PUBACK or PUBREC (0x80 and up refuse the message); MQTT 3.1.1 ignores it. A code
-    /// PUBACK and PUBREC do not define goes out as 0x80 Unspecified error from 0x80 up, as
-    /// 0x00 Success below (MQTT-3.4.2-1, MQTT-3.5.2-1).
+    /// 5.0's PUBACK or PUBREC (0x80 and up refuse the message); MQTT 3.1 and 3.1.1 ignore it.
+    /// A code PUBACK and PUBREC do not define goes out as 0x80 Unspecified error from 0x80 up,
+    /// as 0x00 Success below (MQTT-3.4.2-1, MQTT-3.5.2-1).
     ///
     /// Acknowledgements go to the server in the order the messages arrived: this one waits
     /// until those before it are acknowledged too.
@@ -652,7 +657,7 @@ impl<S: Store> Session<S> {
     ///
     /// # Errors
     ///
-    /// [`UsageError::NoAuthenticationMethod`] for MQTT 3.1.1 or without an Authentication
+    /// [`UsageError::NoAuthenticationMethod`] before MQTT 5.0 or without an Authentication
     /// Method in the configuration, [`UsageError::NotConnected`] without a connection or
     /// before CONNACK with no AUTH to answer, [`UsageError::Encode`] for another reason code
     /// or another Authentication Method.
@@ -698,7 +703,7 @@ impl<S: Store> Session<S> {
     ///
     /// [`UsageError::NotConnected`] without a connection; [`UsageError::InvalidSessionExpiry`]
     /// for a non-zero Session Expiry Interval when CONNECT had zero (MQTT-3.14.2-2);
-    /// [`UsageError::Encode`] for a DISCONNECT MQTT 3.1.1 can't carry, or a reason code
+    /// [`UsageError::Encode`] for a DISCONNECT MQTT 3.1 and 3.1.1 can't carry, or a reason code
     /// DISCONNECT does not define (MQTT-3.14.2-1).
     pub fn disconnect(&mut self, now: Instant, disconnect: Disconnect) -> Result<(), UsageError> {
         if self.state == ConnectionState::Disconnected {
@@ -800,9 +805,20 @@ impl<S: Store> Session<S> {
             self.close(DisconnectReason::Refused(connack));
             return Ok(());
         }
+        if connack.reason_code != ReasonCode::SUCCESS {
+            // 0x00 is the only code below 0x80 in Table 3-1 (MQTT-3.2.2-8), and the decoder
+            // refuses the others: never take one of them for an accepted connection.
+            let code = connack.reason_code.0;
+            return Err(ProtocolError::Decode(DecodeError::InvalidReasonCode(code)));
+        }
         if connack.session_present && self.clean_start_sent {
             // MQTT-3.2.2-2 (5.0), MQTT-3.2.2-1 (3.1.1): a clean start never finds a session.
             return Err(ProtocolError::Other("Session Present with Clean Start"));
+        }
+        if connack.properties.assigned_client_identifier.is_some() && !self.client_id_requested {
+            // MQTT 5.0 §3.2.2.3.7: only a client that sent an empty identifier gets one. Taking
+            // it would make every later CONNECT come back as another client.
+            return Err(ProtocolError::AssignedClientIdentifierNotRequested);
         }
         let method = &self.config.connect_properties.authentication_method;
         if method.is_some()
@@ -835,7 +851,15 @@ impl<S: Store> Session<S> {
         self.aliases.reset(aliases_out, aliases_in);
         self.state = ConnectionState::Connected;
         self.resumable = true;
-        let session_present = connack.session_present;
+        // MQTT 3.1 has no Session Present flag: a server keeps the session of a client that
+        // connects with Clean Session 0 (MQTT 3.1 §3.1, "Clean session flag"), so the session
+        // takes it as resumed then, as other MQTT 3.1 clients do, and sends again what is in
+        // flight. A server that lost it anyway sees duplicates (DUP set), never a loss.
+        let session_present = if self.config.version.has_session_present() {
+            connack.session_present
+        } else {
+            !self.clean_start_sent
+        };
         self.events.push_back(Event::Connected(Connected {
             session_present,
             connack,
@@ -970,6 +994,11 @@ impl<S: Store> Session<S> {
             ..
         }) = entry
         else {
+            // A PUBREL follows only a PUBREC below 0x80, known identifier or not (MQTT 5.0
+            // §4.3.3, MQTT-4.3.3-4): a failed PUBREC ends the exchange, if there was one.
+            if rec.reason_code.is_error() {
+                return Ok(());
+            }
             // MQTT 5.0 §4.3.3: answer an unknown identifier with 0x92.
             let mut rel = PubRel::new(rec.packet_id);
             if self.config.version.is_v5() {
@@ -1166,10 +1195,8 @@ impl<S: Store> Session<S> {
         let Some(method) = &self.config.connect_properties.authentication_method else {
             return Err(ProtocolError::UnexpectedPacket(PacketType::Auth));
         };
-        // MQTT-3.15.2-1: Success, Continue authentication or Re-authenticate.
-        if !auth.reason_code.is_defined_for(PacketType::Auth) {
-            return Err(ProtocolError::Other("AUTH with an undefined reason code"));
-        }
+        // The reason code is Success, Continue authentication or Re-authenticate: the
+        // decoder refuses any other (MQTT-3.15.2-1), as it does for every packet.
         if auth.properties.authentication_method.as_ref() != Some(method) {
             return Err(ProtocolError::Other(
                 "AUTH with another Authentication Method than CONNECT (MQTT-4.12.0-5)",

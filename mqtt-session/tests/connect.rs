@@ -374,8 +374,9 @@ fn server_limits_recorded(mode: Mode) {
 
 scenarios! {
     all: default_connect, already_connected, credentials_and_keep_alive, keep_alive_saturates,
-        empty_client_id, will, session_present, session_present_after_clean_start, connect_timeout,
-        connack_stops_connect_timer, reconnect_clean_start, refused_first_connection_stays_clean;
+        will, connect_timeout, connack_stops_connect_timer, reconnect_clean_start,
+        refused_first_connection_stays_clean;
+    v311_v5: empty_client_id, session_present, session_present_after_clean_start;
     v5: refused_v5, maximum_qos_and_retain, every_connect_property, assigned_client_id_reused,
         server_limits_recorded;
     v311: refused_v311;

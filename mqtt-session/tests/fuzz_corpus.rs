@@ -90,6 +90,8 @@ const FAIL: u8 = 0x10;
 const RESUBSCRIBE: u8 = 0x20;
 const ALIASES: u8 = 0x40;
 const EVENTS: u8 = 0x80;
+/// Bit 6 of the MQTT 5.0 byte: MQTT 3.1 instead of 3.1.1.
+const V31: u8 = 0x40;
 
 /// A connected session: the header, OPEN and an accepting CONNACK (`connack` as in
 /// `Script::connack`).
@@ -331,6 +333,11 @@ fn seeds() -> Vec<(String, Script)> {
         for (scenario, script) in scenarios(v) {
             seeds.push((format!("{name}-{scenario}"), script));
         }
+    }
+    // MQTT 3.1: the MQTT 3.1.1 scenarios with bit 6 of the MQTT 5.0 byte (header byte 4) set.
+    for (scenario, mut script) in scenarios(0) {
+        script.0[4] |= V31;
+        seeds.push((format!("v31-{scenario}"), script));
     }
     for (scenario, script) in scenarios_v5() {
         seeds.push((format!("v5-{scenario}"), script));

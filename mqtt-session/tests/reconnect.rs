@@ -426,9 +426,10 @@ fn message_expiry_while_queued(mode: Mode) {
 }
 
 scenarios! {
-    all: resume_resends_in_order, pubrel_resent_in_pubrec_order, drop_before_connack,
+    all: offline_publishes;
+    v311_v5: resume_resends_in_order, pubrel_resent_in_pubrec_order, drop_before_connack,
         resume_resends_requests, lost_session_resend, lost_session_fail, resubscribe,
-        resume_keeps_subscriptions, uncertain_session_resubscribes, offline_publishes, inbound_qos2_across_reconnect,
+        resume_keeps_subscriptions, uncertain_session_resubscribes, inbound_qos2_across_reconnect,
         manual_ack_while_offline;
     v5: message_expiry_while_queued;
 }

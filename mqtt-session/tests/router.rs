@@ -218,6 +218,7 @@ fn off_by_default(mode: Mode) {
 }
 
 scenarios! {
-    all: publish_qos0_qos1, publish_qos2_on_publish, publish_qos2_on_pubrel, acks_and_pingresp,
+    all: publish_qos0_qos1, publish_qos2_on_publish, publish_qos2_on_pubrel,
         every_packet_reported_in_manual_mode, off_by_default;
+    v311_v5: acks_and_pingresp;
 }

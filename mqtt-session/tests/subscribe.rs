@@ -274,8 +274,9 @@ fn v5_server_capabilities(mode: Mode) {
 }
 
 scenarios! {
-    all: suback_per_filter, resubscribe_same_filter, unsubscribe, suback_wrong_count,
-        suback_for_other_exchange, empty_lists_refused;
+    all: resubscribe_same_filter, unsubscribe, suback_wrong_count, suback_for_other_exchange,
+        empty_lists_refused;
+    v311_v5: suback_per_filter;
     v5: v5_options_and_identifier, v5_unsuback_wrong_count, v5_server_capabilities;
     v311: v311_refuses_v5_options;
 }

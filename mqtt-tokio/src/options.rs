@@ -145,7 +145,16 @@ impl Options {
     }
 
     /// Options from a URL: `mqtt://host[:port]`, `mqtts://`, `ws://host[:port][/path]` or
-    /// `wss://`. A query `?version=3.1.1` (or `4`) selects MQTT 3.1.1; MQTT 5.0 is the default.
+    /// `wss://`. A query `?version=3.1.1` (or `4`) selects MQTT 3.1.1, `?version=3.1` (or `3`)
+    /// MQTT 3.1; MQTT 5.0 (`5`, `5.0`) is the default.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Options, Version};
+    ///
+    /// let options = Options::from_url("mqtt://broker.example?version=3.1", "sensor-17")?;
+    /// assert_eq!(options.session.version, Version::V31);
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -176,6 +185,7 @@ impl Options {
         for (key, value) in parsed.query_pairs() {
             if key == "version" {
                 options.session.version = match &*value {
+                    "3.1" | "3" => Version::V31,
                     "3.1.1" | "4" => Version::V311,
                     "5" | "5.0" => Version::V5,
                     other => return Err(Error::InvalidUrl(format!("unknown version {other:?}"))),

@@ -63,19 +63,22 @@ fn decode(
         return Ok((id, ReasonCode::SUCCESS, AckProperties::default()));
     }
     let (input, code) = finish(be_u8(input))?;
+    // MQTT-3.4.2-1, MQTT-3.5.2-1, MQTT-3.6.2-1, MQTT-3.7.2-1.
+    let code = ReasonCode::decode_for(code, packet_type)?;
     if input.is_empty() {
         // A remaining length of 3: a reason code, no properties.
-        return Ok((id, ReasonCode(code), AckProperties::default()));
+        return Ok((id, code, AckProperties::default()));
     }
     let (input, properties) = finish(property::decode(body, input, packet_type))?;
     ensure_empty(input)?;
-    Ok((id, ReasonCode(code), properties))
+    Ok((id, code, properties))
 }
 
 /// The remaining length and the property list's length, using the short forms of
 /// MQTT 5.0 §3.4.2.1 where they apply.
 fn body_len(
     version: Version,
+    packet_type: PacketType,
     code: ReasonCode,
     properties: &AckProperties,
 ) -> Result<(usize, usize), EncodeError> {
@@ -86,6 +89,7 @@ fn body_len(
         property::measure(properties, version)?;
         return Ok((2, 0));
     }
+    code.check_encode_for(packet_type)?;
     let properties_len = property::measure(properties, version)?;
     Ok(match (code, properties_len) {
         (ReasonCode::SUCCESS, 0) => (2, 0),
@@ -102,7 +106,7 @@ fn encode(
     code: ReasonCode,
     properties: &AckProperties,
 ) -> Result<(), EncodeError> {
-    let (remaining, properties_len) = body_len(version, code, properties)?;
+    let (remaining, properties_len) = body_len(version, packet_type, code, properties)?;
     put_fixed_header(
         buf,
         first_byte(packet_type as u8, packet_type.required_flags()),
@@ -154,7 +158,7 @@ macro_rules! ack_packet {
 
             /// The exact number of bytes [`encode`](Self::encode) writes.
             pub fn encoded_len(&self, version: Version) -> usize {
-                body_len(version, self.reason_code, &self.properties)
+                body_len(version, PacketType::$packet_type, self.reason_code, &self.properties)
                     .map_or(0, |(remaining, _)| packet_len(remaining))
             }
 

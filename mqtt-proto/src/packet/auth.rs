@@ -73,7 +73,7 @@ impl Auth {
     pub(crate) fn decode(version: Version, body: &Bytes) -> Result<Auth, DecodeError> {
         debug_assert!(
             version.is_v5(),
-            "AUTH is refused before this for MQTT 3.1.1"
+            "AUTH is refused before this for MQTT 3.1 and 3.1.1"
         );
         let (reason_code, properties) = decode_reason_and_properties(body, PacketType::Auth)?;
         Ok(Auth {
@@ -89,7 +89,11 @@ impl Auth {
         // Unlike DISCONNECT, AUTH has no form with a reason code and no Property Length
         // (MQTT 5.0 §3.15.2.1, §3.15.2.2.1): write an empty property list instead.
         Ok(
-            match measure_reason_and_properties(self.reason_code, &self.properties)? {
+            match measure_reason_and_properties(
+                PacketType::Auth,
+                self.reason_code,
+                &self.properties,
+            )? {
                 (1, 0) => (2, 0),
                 measured => measured,
             },

@@ -19,8 +19,10 @@ use crate::version::Version;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnAck {
     /// Session Present: the server resumed a session it held for this client (§3.2.2.1.1).
+    /// MQTT 3.1 has no such flag: always `false` there.
     pub session_present: bool,
-    /// The outcome (§3.2.2.2). MQTT 3.1.1 return codes map onto their MQTT 5.0 equivalents:
+    /// The outcome (§3.2.2.2). MQTT 3.1 and 3.1.1 return codes map onto their MQTT 5.0
+    /// equivalents:
     /// 1 to [`UNSUPPORTED_PROTOCOL_VERSION`](ReasonCode::UNSUPPORTED_PROTOCOL_VERSION), 2 to
     /// [`CLIENT_IDENTIFIER_NOT_VALID`](ReasonCode::CLIENT_IDENTIFIER_NOT_VALID), 3 to
     /// [`SERVER_UNAVAILABLE`](ReasonCode::SERVER_UNAVAILABLE), 4 to
@@ -181,15 +183,25 @@ impl Properties for ConnAckProperties {
 }
 
 impl ConnAck {
+    /// In MQTT 3.1 the first byte is reserved and unused: it carries no Session Present flag,
+    /// and its value is ignored, as a receiver of unused bits may (MQTT 3.1 §3.2 says no more
+    /// than "Reserved values. Not used."). Being lenient here costs nothing: the client learns
+    /// nothing from it either way.
     pub(crate) fn decode(version: Version, body: &Bytes) -> Result<ConnAck, DecodeError> {
         let (input, flags) = finish(be_u8(body))?;
-        if flags & 0xFE != 0 {
-            return Err(DecodeError::InvalidConnAckFlags(flags)); // MQTT-3.2.2-1
-        }
+        let flags = if version.has_session_present() {
+            if flags & 0xFE != 0 {
+                return Err(DecodeError::InvalidConnAckFlags(flags)); // MQTT-3.2.2-1
+            }
+            flags
+        } else {
+            0
+        };
         let (input, code) = finish(be_u8(input))?;
         let (input, reason_code, properties) = if version.is_v5() {
+            let reason_code = ReasonCode::decode_for(code, PacketType::ConnAck)?; // MQTT-3.2.2-8
             let (input, properties) = finish(property::decode(body, input, PacketType::ConnAck))?;
-            (input, ReasonCode(code), properties)
+            (input, reason_code, properties)
         } else {
             let reason_code =
                 ReasonCode::from_v311_connack(code).ok_or(DecodeError::InvalidReasonCode(code))?;
@@ -204,10 +216,14 @@ impl ConnAck {
     }
 
     fn measure(&self, version: Version) -> Result<(usize, usize, u8), EncodeError> {
+        if self.session_present && !version.has_session_present() {
+            return Err(EncodeError::NotInV31("Session Present"));
+        }
         if self.properties.maximum_qos == Some(QoS::ExactlyOnce) {
             return Err(EncodeError::InvalidPropertyValue(PropertyId::MaximumQoS));
         }
         let code = if version.is_v5() {
+            self.reason_code.check_encode_for(PacketType::ConnAck)?;
             self.reason_code.0
         } else {
             self.reason_code

@@ -18,8 +18,9 @@ use crate::qos::QoS;
 use crate::topic::TopicName;
 use crate::version::Version;
 
-/// The protocol name every CONNECT starts with (MQTT 5.0 §3.1.2.1).
-const PROTOCOL_NAME: &[u8] = b"MQTT";
+/// The longest client identifier MQTT 3.1 allows, in characters (MQTT 3.1 §3.1, "Client
+/// Identifier").
+const V31_MAX_CLIENT_ID: usize = 23;
 
 /// CONNECT: the first packet a client sends on a connection (MQTT 5.0 §3.1).
 ///
@@ -43,7 +44,8 @@ pub struct Connect {
     /// Keep Alive in seconds; 0 turns the mechanism off (MQTT 5.0 §3.1.2.10).
     pub keep_alive: u16,
     /// The Client Identifier (MQTT 5.0 §3.1.3.1). May be empty, asking the server to assign one;
-    /// MQTT 3.1.1 allows that only with Clean Session (MQTT-3.1.3-7).
+    /// MQTT 3.1.1 allows that only with Clean Session (MQTT-3.1.3-7). MQTT 3.1 needs 1 to 23
+    /// characters, and has no way to ask for one.
     pub client_id: ByteString,
     /// The Will Message the server publishes if the connection ends abnormally (§3.1.2.5).
     pub will: Option<Will>,
@@ -264,7 +266,7 @@ impl Connect {
 
     pub(crate) fn decode(version: Version, body: &Bytes) -> Result<Connect, DecodeError> {
         let (input, name) = finish(binary_slice(body))?;
-        if name != PROTOCOL_NAME {
+        if name != version.protocol_name().as_bytes() {
             return Err(DecodeError::InvalidProtocolName);
         }
         let (input, level) = finish(be_u8(input))?;
@@ -342,10 +344,18 @@ impl Connect {
     /// Checks the packet and returns its remaining length and the lengths of the CONNECT and
     /// will property lists.
     fn measure(&self, version: Version) -> Result<(usize, usize, usize), EncodeError> {
+        if version == Version::V31 {
+            // A client identifier of 1 to 23 characters; an empty one can't ask the server
+            // to assign one (MQTT 3.1 §3.1). The server would refuse any other with CONNACK 2.
+            let chars = self.client_id.chars().count();
+            if !(1..=V31_MAX_CLIENT_ID).contains(&chars) {
+                return Err(EncodeError::ClientIdLength { chars });
+            }
+        }
         if !version.is_v5() {
             if self.password.is_some() && self.username.is_none() {
                 return Err(EncodeError::InvalidConnect(
-                    "MQTT 3.1.1 needs a user name to send a password",
+                    "MQTT 3.1 and 3.1.1 need a user name to send a password",
                 ));
             }
             if self.client_id.is_empty() && !self.clean_start {
@@ -363,7 +373,7 @@ impl Connect {
         }
         check_string(&self.client_id, "client identifier")?;
         let properties_len = property::measure(&self.properties, version)?;
-        let mut remaining = field_len(PROTOCOL_NAME.len())
+        let mut remaining = field_len(version.protocol_name().len())
             + 1
             + 1
             + 2
@@ -419,7 +429,7 @@ impl Connect {
             remaining,
             remaining,
         )?;
-        put_field(buf, PROTOCOL_NAME);
+        put_field(buf, version.protocol_name().as_bytes());
         buf.put_u8(version.level());
         buf.put_u8(self.flags());
         buf.put_u16(self.keep_alive);

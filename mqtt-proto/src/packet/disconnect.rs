@@ -94,7 +94,7 @@ impl Disconnect {
             property::measure(&self.properties, version)?;
             return Ok((0, 0));
         }
-        measure_reason_and_properties(self.reason_code, &self.properties)
+        measure_reason_and_properties(PacketType::Disconnect, self.reason_code, &self.properties)
     }
 
     /// The exact number of bytes [`encode`](Self::encode) writes.
@@ -135,20 +135,23 @@ pub(super) fn decode_reason_and_properties<P: Properties>(
         return Ok((ReasonCode::SUCCESS, P::default()));
     }
     let (input, code) = finish(be_u8(body))?;
+    let code = ReasonCode::decode_for(code, packet_type)?; // MQTT-3.14.2-1, MQTT-3.15.2-1
     if input.is_empty() && packet_type == PacketType::Disconnect {
-        return Ok((ReasonCode(code), P::default()));
+        return Ok((code, P::default()));
     }
     let (input, properties) = finish(property::decode(body, input, packet_type))?;
     ensure_empty(input)?;
-    Ok((ReasonCode(code), properties))
+    Ok((code, properties))
 }
 
 /// The remaining length and property list length of an MQTT 5.0 DISCONNECT or AUTH, in the
 /// shortest form that carries the same information.
 pub(super) fn measure_reason_and_properties<P: Properties>(
+    packet_type: PacketType,
     code: ReasonCode,
     properties: &P,
 ) -> Result<(usize, usize), EncodeError> {
+    code.check_encode_for(packet_type)?;
     let properties_len = property::measure(properties, Version::V5)?;
     Ok(match (code, properties_len) {
         (ReasonCode::SUCCESS, 0) => (0, 0),

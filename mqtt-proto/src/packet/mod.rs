@@ -99,10 +99,11 @@ impl PacketType {
     }
 }
 
-/// A control packet of MQTT 3.1.1 or 5.0.
+/// A control packet of MQTT 3.1, 3.1.1 or 5.0.
 ///
 /// The same model serves both versions: fields that only MQTT 5.0 has (properties, most reason
-/// codes) decode as their defaults from MQTT 3.1.1 bytes, and encoding for 3.1.1 refuses them.
+/// codes) decode as their defaults from MQTT 3.1.1 (and 3.1) bytes, and encoding for 3.1.1 (and
+/// 3.1) refuses them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Packet {

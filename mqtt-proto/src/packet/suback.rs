@@ -18,7 +18,8 @@ pub struct SubAck {
     /// The packet identifier of the SUBSCRIBE.
     pub packet_id: PacketId,
     /// One code per topic filter, in order: the granted QoS (0x00 to 0x02) or a failure
-    /// (0x80 and up). MQTT 3.1.1's failure code 0x80 is [`ReasonCode::UNSPECIFIED_ERROR`].
+    /// (0x80 and up). MQTT 3.1.1's failure code 0x80 is [`ReasonCode::UNSPECIFIED_ERROR`];
+    /// MQTT 3.1 has only the granted QoS.
     pub reason_codes: Vec<ReasonCode>,
     /// MQTT 5.0 properties.
     pub properties: AckProperties,
@@ -33,11 +34,14 @@ impl SubAck {
         }
         let mut reason_codes = Vec::with_capacity(input.len());
         for &code in input {
-            // MQTT-3.9.3-2 (3.1.1): only 0x00, 0x01, 0x02 and 0x80 are allowed.
-            if !version.is_v5() && !matches!(code, 0x00..=0x02 | 0x80) {
+            if version.is_v5() {
+                // MQTT-3.9.3-2 (5.0): one of the Subscribe Reason Codes.
+                reason_codes.push(ReasonCode::decode_for(code, PacketType::SubAck)?);
+            } else if v311_return_code(version, code) {
+                reason_codes.push(ReasonCode(code));
+            } else {
                 return Err(DecodeError::InvalidReasonCode(code));
             }
-            reason_codes.push(ReasonCode(code));
         }
         Ok(SubAck {
             packet_id,
@@ -47,13 +51,12 @@ impl SubAck {
     }
 
     fn measure(&self, version: Version) -> Result<(usize, usize), EncodeError> {
-        if !version.is_v5()
-            && let Some(&code) = self
-                .reason_codes
-                .iter()
-                .find(|c| !matches!(c.0, 0x00..=0x02 | 0x80))
-        {
-            return Err(EncodeError::InvalidReasonCode(code));
+        for code in &self.reason_codes {
+            if version.is_v5() {
+                code.check_encode_for(PacketType::SubAck)?;
+            } else if !v311_return_code(version, code.0) {
+                return Err(EncodeError::InvalidReasonCode(*code));
+            }
         }
         let properties_len = property::measure(&self.properties, version)?;
         Ok((
@@ -87,5 +90,16 @@ impl SubAck {
             buf.put_u8(code.0);
         }
         Ok(())
+    }
+}
+
+/// The return codes of MQTT 3.1.1 and 3.1: 0x00, 0x01, 0x02 and the failure 0x80 in 3.1.1
+/// (MQTT-3.9.3-2); in 3.1 only the granted QoS, 0 to 2 (MQTT 3.1 §3.9, "Granted QoS"), which
+/// has no way to refuse a subscription.
+fn v311_return_code(version: Version, code: u8) -> bool {
+    match code {
+        0x00..=0x02 => true,
+        0x80 => version != Version::V31,
+        _ => false,
     }
 }

@@ -37,9 +37,14 @@ impl UnsubAck {
             });
         }
         let (input, properties) = finish(property::decode(body, input, PacketType::UnsubAck))?;
+        // MQTT-3.11.3-2: one of the Unsubscribe Reason Codes.
+        let reason_codes = input
+            .iter()
+            .map(|&c| ReasonCode::decode_for(c, PacketType::UnsubAck))
+            .collect::<Result<_, _>>()?;
         Ok(UnsubAck {
             packet_id,
-            reason_codes: input.iter().map(|&c| ReasonCode(c)).collect(),
+            reason_codes,
             properties,
         })
     }
@@ -47,6 +52,9 @@ impl UnsubAck {
     fn measure(&self, version: Version) -> Result<(usize, usize), EncodeError> {
         if !version.is_v5() && !self.reason_codes.is_empty() {
             return Err(EncodeError::V5Only("UNSUBACK reason codes"));
+        }
+        for code in &self.reason_codes {
+            code.check_encode_for(PacketType::UnsubAck)?;
         }
         let properties_len = property::measure(&self.properties, version)?;
         Ok((

@@ -26,16 +26,23 @@ use mqtt_proto::{
     UnsubscribeProperties, UserProperty, Version, Will, WillProperties,
 };
 
-/// Both protocol versions.
-pub(crate) const VERSIONS: [Version; 2] = [Version::V311, Version::V5];
+/// The three protocol versions.
+pub(crate) const VERSIONS: [Version; 3] = [Version::V311, Version::V5, Version::V31];
 
 /// The fuzz targets, which are also the folder names under `fuzz/corpus/` and
 /// `fuzz/regressions/`.
-pub(crate) const TARGETS: [&str; 4] = ["decode_v311", "decode_v5", "roundtrip", "fragmented"];
+pub(crate) const TARGETS: [&str; 5] = [
+    "decode_v31",
+    "decode_v311",
+    "decode_v5",
+    "roundtrip",
+    "fragmented",
+];
 
 /// Runs the check of fuzz target `target` on one input.
 pub(crate) fn run_target(target: &str, data: &[u8]) {
     match target {
+        "decode_v31" => fuzz_decode(Version::V31, data),
         "decode_v311" => fuzz_decode(Version::V311, data),
         "decode_v5" => fuzz_decode(Version::V5, data),
         "roundtrip" => fuzz_roundtrip(data),
@@ -50,6 +57,32 @@ pub(crate) fn run_target(target: &str, data: &[u8]) {
 pub(crate) const V311_CONNACK_CODES: &[u8] = &[0x00, 0x84, 0x85, 0x88, 0x86, 0x87];
 /// MQTT 3.1.1 SUBACK return codes (§3.9.3).
 pub(crate) const V311_SUBACK_CODES: &[u8] = &[0x00, 0x01, 0x02, 0x80];
+/// MQTT 3.1 SUBACK granted QoS levels (MQTT 3.1 §3.9): no failure code.
+pub(crate) const V31_SUBACK_CODES: &[u8] = &[0x00, 0x01, 0x02];
+
+/// The SUBACK codes of `version`.
+pub(crate) fn suback_codes(version: Version) -> &'static [u8] {
+    match version {
+        Version::V5 => SUBACK_CODES,
+        Version::V31 => V31_SUBACK_CODES,
+        _ => V311_SUBACK_CODES,
+    }
+}
+
+/// `client_id` made fit for `version`: MQTT 3.1 needs 1 to 23 characters (MQTT 3.1 §3.1), so an
+/// empty one becomes "c" and a longer one keeps its first 23; other versions take any.
+pub(crate) fn client_id_for(version: Version, client_id: ByteString) -> ByteString {
+    if version != Version::V31 {
+        return client_id;
+    }
+    if client_id.is_empty() {
+        return ByteString::from_static("c");
+    }
+    match client_id.char_indices().nth(23) {
+        Some((end, _)) => ByteString::from(&client_id[..end]),
+        None => client_id,
+    }
+}
 /// MQTT 5.0 §3.2.2.2.
 pub(crate) const CONNACK_CODES: &[u8] = &[
     0x00, 0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8A, 0x8C, 0x90, 0x95, 0x97,
@@ -158,12 +191,28 @@ pub(crate) fn check_encoding(version: Version, packet: &Packet) -> Vec<u8> {
 /// Packet bytes from a peer need not be canonical (property order, MQTT 3.1.1's longer
 /// remaining lengths), so the original bytes are not compared.
 ///
-/// One packet decodes but is refused by the encoder on purpose: an MQTT 3.1.1 CONNECT with an
-/// empty client identifier and Clean Session 0. The client must not send it (MQTT-3.1.3-7), but
+/// Two packets decode but are refused by the encoder on purpose. An MQTT 3.1.1 CONNECT with an
+/// empty client identifier and Clean Session 0: the client must not send it (MQTT-3.1.3-7), but
 /// a server must answer it with CONNACK 0x02 Identifier rejected (MQTT-3.1.3-8), so it is not
-/// malformed and has to decode. For it, the refusal is checked, and then the same CONNECT with
-/// Clean Session set goes through the usual checks.
+/// malformed and has to decode. And an MQTT 3.1 CONNECT whose client identifier is not 1 to 23
+/// characters long, which a server answers with CONNACK 2 too (MQTT 3.1 §3.1, §3.2). For them,
+/// the refusal is checked, and then the same CONNECT made valid goes through the usual checks.
 pub(crate) fn check_decoded(version: Version, packet: &Packet) {
+    if let Packet::Connect(connect) = packet
+        && version == Version::V31
+        && !(1..=23).contains(&connect.client_id.chars().count())
+    {
+        let chars = connect.client_id.chars().count();
+        assert_eq!(
+            packet.encode(version, &mut Vec::new()),
+            Err(EncodeError::ClientIdLength { chars }),
+            "MQTT 3.1: the encoder must refuse {connect:?}"
+        );
+        let mut fixed = connect.clone();
+        fixed.client_id = client_id_for(version, fixed.client_id);
+        check_encoding(version, &Packet::Connect(fixed));
+        return;
+    }
     if let Packet::Connect(connect) = packet
         && !version.is_v5()
         && connect.client_id.is_empty()
@@ -297,7 +346,8 @@ pub(crate) fn fuzz_decode(version: Version, data: &[u8]) {
 /// a first cut and a piece size; the rest is a stream fed whole and fed in pieces, which must
 /// decode alike.
 ///
-/// Byte 0: bit 0 MQTT 5.0, bit 1 a small maximum packet size of `(byte0 >> 2) * 8 + 2` bytes.
+/// Byte 0: bit 0 MQTT 5.0, bit 1 a small maximum packet size of `(byte0 >> 2) * 8 + 2` bytes;
+/// without either, bit 2 MQTT 3.1 (MQTT 3.1.1 otherwise).
 /// Bytes 1 and 2: the first cut, big endian, modulo the stream length + 1. Byte 3: the size of
 /// the pieces after the first cut, minus one.
 pub(crate) fn fuzz_fragmented(data: &[u8]) {
@@ -306,6 +356,8 @@ pub(crate) fn fuzz_fragmented(data: &[u8]) {
     };
     let version = if control[0] & 1 != 0 {
         Version::V5
+    } else if control[0] & 0b110 == 0b100 {
+        Version::V31
     } else {
         Version::V311
     };
@@ -482,8 +534,11 @@ pub(crate) fn arbitrary_packet(u: &mut Unstructured<'_>, version: Version) -> AR
                     V311_CONNACK_CODES
                 },
             )?;
-            // MQTT-3.2.2-4 (3.1.1), MQTT-3.2.2-6 (5.0): no session with a failure.
-            let session_present = reason_code == ReasonCode::SUCCESS && u.arbitrary()?;
+            // MQTT-3.2.2-4 (3.1.1), MQTT-3.2.2-6 (5.0): no session with a failure; MQTT 3.1
+            // has no Session Present flag.
+            let session_present = reason_code == ReasonCode::SUCCESS
+                && version.has_session_present()
+                && u.arbitrary()?;
             let properties = if v5 {
                 arbitrary_connack_properties(u)?
             } else {
@@ -569,7 +624,7 @@ pub(crate) fn arbitrary_packet(u: &mut Unstructured<'_>, version: Version) -> AR
         }
         8 => {
             let n = u.int_in_range(1..=4)?;
-            let codes = if v5 { SUBACK_CODES } else { V311_SUBACK_CODES };
+            let codes = suback_codes(version);
             let reason_codes = (0..n)
                 .map(|_| arbitrary_code(u, codes))
                 .collect::<AResult<_>>()?;
@@ -651,7 +706,7 @@ pub(crate) fn arbitrary_packet(u: &mut Unstructured<'_>, version: Version) -> AR
 
 fn arbitrary_connect(u: &mut Unstructured<'_>, version: Version) -> AResult<Connect> {
     let v5 = version.is_v5();
-    let client_id = arbitrary_string(u)?;
+    let client_id = client_id_for(version, arbitrary_string(u)?);
     // MQTT-3.1.3-7 (3.1.1): an empty client identifier needs Clean Session.
     let clean_start = u.arbitrary::<bool>()? || (!v5 && client_id.is_empty());
     let will = arbitrary_option(u, |u| {
@@ -831,7 +886,8 @@ pub(crate) fn sample_packets(version: Version) -> Vec<Packet> {
 
     // CONNECT
     packets.push(Packet::from(Connect::new("client-1")));
-    let mut full = Connect::new("");
+    // MQTT 3.1 needs a client identifier of 1 to 23 characters.
+    let mut full = Connect::new(if version == Version::V31 { "c" } else { "" });
     full.keep_alive = 0;
     full.username = Some("user".into());
     full.password = Some(Bytes::from_static(b"\x00\xffpass"));
@@ -865,10 +921,12 @@ pub(crate) fn sample_packets(version: Version) -> Vec<Packet> {
 
     // CONNACK
     packets.push(Packet::ConnAck(ConnAck::default()));
-    packets.push(Packet::ConnAck(ConnAck {
-        session_present: true,
-        ..ConnAck::default()
-    }));
+    if version.has_session_present() {
+        packets.push(Packet::ConnAck(ConnAck {
+            session_present: true,
+            ..ConnAck::default()
+        }));
+    }
     packets.push(Packet::ConnAck(ConnAck {
         reason_code: ReasonCode::NOT_AUTHORIZED,
         ..ConnAck::default()
@@ -1000,7 +1058,12 @@ pub(crate) fn sample_packets(version: Version) -> Vec<Packet> {
         reason_codes: vec![
             ReasonCode::GRANTED_QOS_0,
             ReasonCode::GRANTED_QOS_2,
-            ReasonCode::UNSPECIFIED_ERROR,
+            // MQTT 3.1 has no failure code: QoS 1 instead.
+            if version == Version::V31 {
+                ReasonCode::GRANTED_QOS_1
+            } else {
+                ReasonCode::UNSPECIFIED_ERROR
+            },
         ],
         properties: if v5 {
             AckProperties {

@@ -908,3 +908,95 @@ fn mqtt_5_3_2_2_18_no_topic_alias_without_server_maximum() {
 fn mqtt_5_3_2_2_21_server_keep_alive_used() {
     server_keep_alive_used();
 }
+
+// ---- MQTT 5.0: what the server must put in CONNACK, checked by the client -------------------
+
+/// The server's CONNACK carries a Connect Reason Code of Table 3-1. Any other, like 0x01 from
+/// `20 03 00 01 00`, is a Protocol Error: DISCONNECT 0x82 and close, never a connection, and the
+/// publish accepted before goes out on the next connection.
+#[test]
+fn mqtt_5_3_2_2_8_undefined_connack_reason_code_closes() {
+    for feed in FEEDS {
+        for code in [
+            0x01, 0x02, 0x04, 0x10, 0x18, 0x7F, 0x8B, 0x8D, 0x92, 0xA0, 0xFF,
+        ] {
+            let mut h = Harness::new(mode(Version::V5, feed));
+            h.cmd(|s, now| s.publish(now, msg("t", "waiting", 1)))
+                .unwrap();
+            h.open();
+            h.skip();
+            h.inject_bytes(&[0x20, 0x03, 0x00, code, 0x00]);
+            assert_eq!(
+                closed_on_fault(&mut h, 0x82),
+                ProtocolError::Decode(DecodeError::InvalidReasonCode(code)),
+                "{code:#04x}"
+            );
+            assert_eq!(h.session.publishes_queued(), 1, "{code:#04x}");
+            h.open();
+            h.inject(ConnAck::default());
+            assert!(h.session.is_connected());
+            let sent = h.sent();
+            assert_eq!(
+                sent[1..],
+                [on_wire(msg("t", "waiting", 1), Some(1), false)],
+                "{code:#04x}"
+            );
+        }
+    }
+}
+
+/// The server assigns a client identifier only to a client that sent an empty one
+/// (§3.2.2.3.7). One sent to a client that named itself (`20 07 00 00 04 12 00 01 70`) is a
+/// Protocol Error: DISCONNECT 0x82, no connection, the queue kept, and the next CONNECT still
+/// carries the client's own identifier.
+#[test]
+fn mqtt_5_3_2_2_16_assigned_client_identifier_only_for_an_empty_one() {
+    for feed in FEEDS {
+        let mut h = Harness::new(mode(Version::V5, feed));
+        h.cmd(|s, now| s.publish(now, msg("t", "waiting", 1)))
+            .unwrap();
+        h.open();
+        h.skip();
+        h.inject_bytes(&[0x20, 0x07, 0x00, 0x00, 0x04, 0x12, 0x00, 0x01, b'p']);
+        assert_eq!(
+            closed_on_fault(&mut h, 0x82),
+            ProtocolError::AssignedClientIdentifierNotRequested
+        );
+        assert_eq!(h.session.publishes_queued(), 1);
+        assert_eq!(h.session.server().assigned_client_identifier, None);
+        let connect = h.connect();
+        assert_eq!(connect.client_id, "client");
+        assert_eq!(
+            h.session.publishes_in_flight(),
+            1,
+            "sent on this connection"
+        );
+
+        // A client that sent an empty identifier takes the one assigned, and reconnects with
+        // it; the server may not assign another then.
+        let mut config = Config::new("", Version::V5);
+        config.clean_start = false;
+        let mut h = Harness::with_config(mode(Version::V5, feed), config);
+        h.connect_with(connack_v5(ConnAckProperties {
+            assigned_client_identifier: Some("p".into()),
+            ..Default::default()
+        }));
+        assert_eq!(
+            h.session.server().assigned_client_identifier.as_deref(),
+            Some("p")
+        );
+        h.close();
+        h.open();
+        assert!(
+            matches!(h.sent().as_slice(), [Packet::Connect(c)] if c.client_id == "p"),
+            "the assigned identifier names the session"
+        );
+        h.inject_bytes(&[0x20, 0x07, 0x01, 0x00, 0x04, 0x12, 0x00, 0x01, b'q']);
+        assert_eq!(
+            closed_on_fault(&mut h, 0x82),
+            ProtocolError::AssignedClientIdentifierNotRequested
+        );
+        h.open();
+        assert!(matches!(h.sent().as_slice(), [Packet::Connect(c)] if c.client_id == "p"));
+    }
+}

@@ -579,6 +579,37 @@ fn mqtt_311_4_3_3_1_pubrel_on_pubrec() {
     }
 }
 
+/// QoS 2 sender: a PUBREC of 0x80 or more gets no PUBREL, whether its packet identifier is in
+/// flight or not (`50 03 00 01 80`, `50 03 00 07 97`); an unknown one below 0x80 still gets
+/// PUBREL 0x92 (§4.3.3).
+#[test]
+fn mqtt_5_4_3_3_4_no_pubrel_on_failed_pubrec() {
+    for mode in V5 {
+        let mut h = Harness::new(mode);
+        h.connect();
+        h.raw_frames();
+        h.inject_bytes(&[0x50, 0x03, 0x00, 0x01, 0x80]);
+        h.inject_bytes(&[0x50, 0x03, 0x00, 0x07, 0x97]);
+        assert!(h.raw_frames().is_empty(), "nothing answers a failed PUBREC");
+        assert!(h.session.is_connected());
+        h.inject_bytes(&[0x50, 0x03, 0x00, 0x07, 0x10]);
+        assert_eq!(h.raw_frames(), [[0x62, 0x03, 0x00, 0x07, 0x92]]);
+
+        let id = h.cmd(|s, now| s.publish(now, msg("t", "x", 2))).unwrap();
+        h.raw_frames();
+        h.skip();
+        h.inject_bytes(&[0x50, 0x03, 0x00, 0x01, 0x80]);
+        assert!(h.raw_frames().is_empty(), "nothing answers a failed PUBREC");
+        match h.events().as_slice() {
+            [Event::PublishFailed(f)] => assert_eq!(f.id, id),
+            other => panic!("{other:?}"),
+        }
+        h.inject_bytes(&[0x50, 0x03, 0x00, 0x01, 0x80]);
+        assert!(h.raw_frames().is_empty(), "nor when it comes again");
+        assert!(h.session.is_connected());
+    }
+}
+
 /// QoS 2 sender: the PUBREL stays unacknowledged until the matching PUBCOMP.
 #[test]
 fn mqtt_311_4_3_3_1_pubrel_unacknowledged_until_pubcomp() {

@@ -324,6 +324,27 @@ fn mqtt_5_3_14_2_1_disconnect_reason_code_defined() {
     }
 }
 
+/// MQTT-3.14.2-1 on receipt: a server DISCONNECT with a code Table 3-10 does not define
+/// (`E0 01 03`, say) is a Protocol Error, answered by DISCONNECT 0x82; the publish in flight
+/// stays for the next connection.
+#[test]
+fn mqtt_5_3_14_2_1_undefined_disconnect_reason_from_server_closes() {
+    for mode in MQTT_5 {
+        for code in (0..=255u8).filter(|c| !DISCONNECT_CODES.contains(c)) {
+            let mut h = Harness::new(mode);
+            h.connect();
+            h.cmd(|s, now| s.publish(now, msg("t", "x", 1))).unwrap();
+            h.skip();
+            h.inject_bytes(&[0xE0, 0x01, code]);
+            assert_eq!(
+                closed_on_fault(&mut h, 0x82),
+                ProtocolError::Decode(DecodeError::InvalidReasonCode(code))
+            );
+            assert_eq!(h.session.publishes_in_flight(), 1);
+        }
+    }
+}
+
 // ---- MQTT 5.0: MQTT-3.14.2-3 and MQTT-3.14.2-4 -------------------------------------------------
 
 /// The server's Maximum Packet Size in these tests.

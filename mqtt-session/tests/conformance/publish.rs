@@ -1199,6 +1199,129 @@ fn mqtt_5_3_7_2_1_pubcomp_reason_code_defined() {
     }
 }
 
+/// A server acknowledgement with a reason code its table does not define is a Protocol Error
+/// (MQTT 5.0 §1.2): the client sends DISCONNECT 0x82 and closes. The exchanges it would have
+/// touched stay as they were, and carry on with the next connection.
+///
+/// `flow` runs on a connected session and returns the acknowledgement to break; `resumed` is
+/// what the client must send after reconnecting with Session Present 1.
+fn undefined_ack_code_closes(
+    mode: Mode,
+    flow: impl Fn(&mut Harness),
+    bad: &[u8],
+    resumed: &[Packet],
+) {
+    let mut config = mode.config();
+    config.clean_start = false;
+    let mut h = Harness::with_config(mode, config);
+    h.connect();
+    flow(&mut h);
+    let (in_flight, queued) = (
+        h.session.publishes_in_flight(),
+        h.session.publishes_queued(),
+    );
+    h.skip();
+    h.raw_frames();
+    h.inject_bytes(bad);
+    let code = bad[bad.len() - 1 - usize::from(bad[1] == 4)];
+    assert_eq!(
+        closed_on_fault(&mut h, 0x82),
+        ProtocolError::Decode(DecodeError::InvalidReasonCode(code))
+    );
+    assert_eq!(h.session.publishes_in_flight(), in_flight, "kept in flight");
+    assert_eq!(h.session.publishes_queued(), queued, "kept in the queue");
+    h.open();
+    h.inject(connack_present());
+    let sent = h.sent();
+    assert_eq!(sent[1..], *resumed, "after reconnecting");
+}
+
+/// MQTT-3.4.2-1 on receipt: `40 04 00 01 FF 00`, a PUBACK with 0xFF, closes the connection
+/// whether the publish is in flight or not; the publish is sent again on the next connection
+/// instead of failing with 0xFF.
+#[test]
+fn mqtt_5_3_4_2_1_undefined_puback_reason_from_server_closes() {
+    let bad = [0x40, 0x04, 0x00, 0x01, 0xFF, 0x00];
+    for mode in MQTT_5 {
+        let publish = |h: &mut Harness| {
+            h.cmd(|s, now| s.publish(now, msg("t", "x", 1))).unwrap();
+        };
+        let again = on_wire(msg("t", "x", 1), Some(1), true);
+        undefined_ack_code_closes(mode, publish, &bad, &[again]);
+        undefined_ack_code_closes(mode, |_| {}, &bad, &[]);
+        for code in [0x01, 0x02, 0x11, 0x81, 0x92] {
+            let bad = [0x40, 0x03, 0x00, 0x01, code];
+            let again = on_wire(msg("t", "x", 1), Some(1), true);
+            undefined_ack_code_closes(mode, publish, &bad, &[again]);
+        }
+    }
+}
+
+/// MQTT-3.5.2-1 on receipt: `50 04 00 01 FF 00`, a PUBREC with 0xFF, closes the connection
+/// whether the publish is in flight or not; no PUBREL answers it, and the publish is sent again
+/// on the next connection.
+#[test]
+fn mqtt_5_3_5_2_1_undefined_pubrec_reason_from_server_closes() {
+    let bad = [0x50, 0x04, 0x00, 0x01, 0xFF, 0x00];
+    for mode in MQTT_5 {
+        let publish = |h: &mut Harness| {
+            h.cmd(|s, now| s.publish(now, msg("t", "x", 2))).unwrap();
+        };
+        let again = on_wire(msg("t", "x", 2), Some(1), true);
+        undefined_ack_code_closes(mode, publish, &bad, &[again]);
+        undefined_ack_code_closes(mode, |_| {}, &bad, &[]);
+        for code in [0x01, 0x12, 0x81, 0x92] {
+            let bad = [0x50, 0x03, 0x00, 0x01, code];
+            let again = on_wire(msg("t", "x", 2), Some(1), true);
+            undefined_ack_code_closes(mode, publish, &bad, &[again]);
+        }
+    }
+}
+
+/// MQTT-3.6.2-1 on receipt: a PUBREL with a code other than 0x00 and 0x92 (`62 03 00 01 80`)
+/// closes the connection; no PUBCOMP answers it, and the inbound exchange is still known when
+/// the server releases the message again.
+#[test]
+fn mqtt_5_3_6_2_1_undefined_pubrel_reason_from_server_closes() {
+    for mode in MQTT_5 {
+        for code in [0x10, 0x80, 0x91, 0xFF] {
+            let received = |h: &mut Harness| h.inject(incoming("t", "x", 2, 1));
+            let bad = [0x62, 0x03, 0x00, 0x01, code];
+            undefined_ack_code_closes(mode, received, &bad, &[]);
+        }
+        let mut config = mode.config();
+        config.clean_start = false;
+        let mut h = Harness::with_config(mode, config);
+        h.connect();
+        h.inject(incoming("t", "x", 2, 1));
+        h.skip();
+        h.inject_bytes(&[0x62, 0x04, 0x00, 0x01, 0x80, 0x00]);
+        closed_on_fault(&mut h, 0x82);
+        h.open();
+        h.inject(connack_present());
+        h.skip();
+        h.inject(pubrel(1));
+        assert_eq!(h.sent(), [Packet::from(pubcomp(1))]);
+    }
+}
+
+/// MQTT-3.7.2-1 on receipt: a PUBCOMP with a code other than 0x00 and 0x92 (`70 03 00 01 80`)
+/// closes the connection; the publish stays released, and its PUBREL is sent again on the next
+/// connection.
+#[test]
+fn mqtt_5_3_7_2_1_undefined_pubcomp_reason_from_server_closes() {
+    for mode in MQTT_5 {
+        for code in [0x10, 0x80, 0x91, 0xFF] {
+            let released = |h: &mut Harness| {
+                h.cmd(|s, now| s.publish(now, msg("t", "x", 2))).unwrap();
+                h.inject(pubrec(1));
+            };
+            let bad = [0x70, 0x03, 0x00, 0x01, code];
+            undefined_ack_code_closes(mode, released, &bad, &[pubrel(1).into()]);
+        }
+    }
+}
+
 /// The server's Maximum Packet Size in [`acks_to_small_server`].
 const SMALL: u32 = 16;
 

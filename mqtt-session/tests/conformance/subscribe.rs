@@ -367,3 +367,77 @@ fn mqtt_5_3_8_3_4_no_local_never_on_shared_subscription() {
         );
     }
 }
+
+// ---- Server statements: SUBACK and UNSUBACK reason codes, checked on receipt ------------------
+
+/// Subscribes to (or unsubscribes from) "a" and "b" on a connected session that resumes on
+/// reconnect, feeds `bad`, whose last byte is the undefined `code`, and checks that the client
+/// closed over a Protocol Error (DISCONNECT 0x82 in MQTT 5.0, nothing sent in 3.1.1), that the
+/// request did not fail, and that it is sent again on the next connection.
+fn bad_ack_closes(mode: Mode, unsubscribe: bool, bad: &[u8], code: u8) {
+    let mut config = mode.config();
+    config.clean_start = false;
+    let mut h = Harness::with_config(mode, config);
+    h.connect();
+    if unsubscribe {
+        h.cmd(|s, now| s.unsubscribe(now, vec![filter("a"), filter("b")], Default::default()))
+            .unwrap();
+    } else {
+        h.cmd(|s, now| s.subscribe(now, subscriptions(&["a", "b"], 1), Default::default()))
+            .unwrap();
+    }
+    let request = h.sent();
+    h.skip();
+    h.inject_bytes(bad);
+    assert_eq!(
+        closed_on_fault(&mut h, 0x82),
+        ProtocolError::Decode(DecodeError::InvalidReasonCode(code))
+    );
+    h.open();
+    h.inject(connack_present());
+    let sent = h.sent();
+    assert_eq!(sent[1..], request, "sent again");
+}
+
+/// MQTT 3.1.1: a SUBACK return code other than 0x00, 0x01, 0x02 and 0x80 closes the connection
+/// (`90 04 00 01 00 03`); the SUBSCRIBE is sent again on the next connection.
+#[test]
+fn mqtt_311_3_9_3_2_reserved_suback_return_code_closes() {
+    for mode in MQTT_311 {
+        for code in [0x03, 0x10, 0x7F, 0x81, 0x87, 0xFF] {
+            bad_ack_closes(mode, false, &[0x90, 0x04, 0x00, 0x01, 0x00, code], code);
+        }
+    }
+}
+
+/// MQTT 5.0: a SUBACK reason code outside Table 3-8 (`90 05 00 01 00 00 03`) is a Protocol
+/// Error: DISCONNECT 0x82, and the SUBSCRIBE is sent again on the next connection.
+#[test]
+fn mqtt_5_3_9_3_2_undefined_suback_reason_code_closes() {
+    for mode in MQTT_5 {
+        for code in [0x03, 0x10, 0x11, 0x81, 0x92, 0xFF] {
+            bad_ack_closes(
+                mode,
+                false,
+                &[0x90, 0x05, 0x00, 0x01, 0x00, 0x00, code],
+                code,
+            );
+        }
+    }
+}
+
+/// MQTT 5.0: an UNSUBACK reason code outside Table 3-9 (`B0 05 00 01 00 00 01`) is a Protocol
+/// Error: DISCONNECT 0x82, and the UNSUBSCRIBE is sent again on the next connection.
+#[test]
+fn mqtt_5_3_11_3_2_undefined_unsuback_reason_code_closes() {
+    for mode in MQTT_5 {
+        for code in [0x01, 0x02, 0x10, 0x81, 0x92, 0xFF] {
+            bad_ack_closes(
+                mode,
+                true,
+                &[0xB0, 0x05, 0x00, 0x01, 0x00, 0x00, code],
+                code,
+            );
+        }
+    }
+}

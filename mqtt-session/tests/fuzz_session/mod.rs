@@ -34,7 +34,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::{
     AckProperties, Auth, AuthProperties, ConnAck, Connect, Decoder, Disconnect, Packet, PacketId,
-    PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe,
+    PacketType, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe,
     SubscribeProperties, Subscription, TopicFilter, TopicName, UnsubAck, Unsubscribe,
 };
 use mqtt_session::{
@@ -48,6 +48,23 @@ const MAX_STEPS: usize = 256;
 const TOPICS: [&str; 4] = ["a", "a/b", "c/d/e", "$SYS/x"];
 const FILTERS: [&str; 6] = ["a", "a/#", "+/b", "#", "$share/g/a", "c/+/e"];
 const REASONS: [u8; 8] = [0x00, 0x01, 0x02, 0x10, 0x80, 0x87, 0x92, 0x97];
+
+/// The reason code picked by `b` for a server packet of `packet_type`: `REASONS[b % 8]` when
+/// the packet's table defines it, otherwise the packet's general code of the same kind (0x00,
+/// or 0x80 Unspecified error, or 0x92 for PUBREL and PUBCOMP). The encoder refuses undefined
+/// codes; the session's answer to them is covered by raw bytes.
+fn reason_for(packet_type: PacketType, b: u8) -> ReasonCode {
+    let code = ReasonCode(REASONS[usize::from(b % 8)]);
+    if code.is_defined_for(packet_type) {
+        code
+    } else if !code.is_error() {
+        ReasonCode::SUCCESS
+    } else if matches!(packet_type, PacketType::PubRel | PacketType::PubComp) {
+        ReasonCode::PACKET_IDENTIFIER_NOT_FOUND
+    } else {
+        ReasonCode::UNSPECIFIED_ERROR
+    }
+}
 
 // ---- the input format -------------------------------------------------------------------------
 
@@ -110,7 +127,8 @@ impl Input<'_> {
     }
 }
 
-/// The configuration, from the first five bytes.
+/// The configuration, from the first five bytes: byte 0 bit 0 MQTT 5.0, else MQTT 3.1.1, or
+/// MQTT 3.1 when bit 6 of byte 4 (the MQTT 5.0 limits, unused before 5.0) is set.
 fn config(input: &mut Input<'_>) -> Config {
     let flags = input.byte();
     let version = if Input::bit(flags, 0) {
@@ -138,6 +156,9 @@ fn config(input: &mut Input<'_>) -> Config {
     config.keep_alive = Duration::from_secs(u64::from(input.byte() % 32));
     config.connect_timeout = Duration::from_secs(10);
     let v5 = input.byte();
+    if !version.is_v5() && Input::bit(v5, 6) {
+        config.version = Version::V31; // "fuzz" is a valid MQTT 3.1 client identifier
+    }
     if version.is_v5() {
         let properties = &mut config.connect_properties;
         properties.receive_maximum = NonZeroU16::new(u16::from(v5 & 0x07));
@@ -521,7 +542,8 @@ impl Run {
             kind::CONNACK => {
                 let (a, b) = (input.byte(), input.byte());
                 let mut connack = ConnAck {
-                    session_present: Input::bit(a, 0),
+                    // MQTT 3.1 has no Session Present flag.
+                    session_present: Input::bit(a, 0) && self.version.has_session_present(),
                     reason_code: if Input::bit(a, 1) {
                         ReasonCode([0x80, 0x84, 0x85, 0x86, 0x87, 0x88][usize::from(b % 6)])
                     } else {
@@ -548,7 +570,11 @@ impl Run {
                         p.server_keep_alive = Some(u16::from(b % 8));
                     }
                     if Input::bit(a, 7) {
-                        p.assigned_client_identifier = Some("assigned".into());
+                        // The client sends its own identifier: an assigned one is a Protocol
+                        // Error (MQTT 5.0 §3.2.2.3.7), so only now and then.
+                        if Input::bit(b, 3) {
+                            p.assigned_client_identifier = Some("assigned".into());
+                        }
                         p.wildcard_subscription_available = Some(Input::bit(b, 4));
                         p.shared_subscription_available = Some(Input::bit(b, 5));
                         p.subscription_identifiers_available = Some(Input::bit(b, 6));
@@ -582,7 +608,13 @@ impl Run {
             }
             k @ (kind::PUBACK | kind::PUBREC | kind::PUBREL | kind::PUBCOMP) => {
                 let id = self.packet_id(input.byte());
-                let reason = ReasonCode(REASONS[usize::from(input.byte() % 8)]);
+                let packet_type = match k {
+                    kind::PUBACK => PacketType::PubAck,
+                    kind::PUBREC => PacketType::PubRec,
+                    kind::PUBREL => PacketType::PubRel,
+                    _ => PacketType::PubComp,
+                };
+                let reason = reason_for(packet_type, input.byte());
                 let reason = if v5 { reason } else { ReasonCode::SUCCESS };
                 match k {
                     kind::PUBACK => PubAck {
@@ -615,8 +647,13 @@ impl Run {
                     Some(&count) if !n.is_multiple_of(8) => count,
                     _ => usize::from(n % 4),
                 };
+                let packet_type = if k == kind::SUBACK {
+                    PacketType::SubAck
+                } else {
+                    PacketType::UnsubAck
+                };
                 let reason_codes = (0..count)
-                    .map(|_| ReasonCode(REASONS[usize::from(input.byte() % 8)]))
+                    .map(|_| reason_for(packet_type, input.byte()))
                     .collect();
                 let properties = AckProperties::default();
                 if k == kind::SUBACK {
@@ -637,7 +674,7 @@ impl Run {
             }
             kind::PINGRESP => Packet::PingResp,
             kind::DISCONNECT => {
-                let reason = ReasonCode(REASONS[usize::from(input.byte() % 8)]);
+                let reason = reason_for(PacketType::Disconnect, input.byte());
                 Disconnect::new(if v5 { reason } else { ReasonCode::SUCCESS }).into()
             }
             kind::AUTH => {
@@ -691,7 +728,8 @@ pub struct Script(pub Vec<u8>);
 impl Script {
     /// The header: `flags` as read by `config` (bit 0 MQTT 5.0, 1 manual ack, 2 QoS 2 on
     /// PUBREL, 3 clean start, 4 fail on session lost, 5 resubscribe, 6 outbound aliases, 7
-    /// packet events), then the window, the queue, keep alive in seconds and the MQTT 5.0 byte.
+    /// packet events), then the window, the queue, keep alive in seconds and the MQTT 5.0 byte
+    /// (whose bit 6 selects MQTT 3.1 when bit 0 of `flags` is clear).
     pub fn new(flags: u8, max_inflight: u8, max_queued: u8, keep_alive: u8, v5: u8) -> Script {
         Script(vec![flags, max_inflight - 1, max_queued, keep_alive, v5])
     }

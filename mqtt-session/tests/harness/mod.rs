@@ -362,6 +362,46 @@ pub fn raw<T, S: Store>(
     (result, bytes)
 }
 
+/// After the server broke the protocol with the bytes just injected: checks that the client
+/// answered, byte for byte, with DISCONNECT `code` (`E0 01 code`) in MQTT 5.0 and with nothing in
+/// MQTT 3.x, that the last event ends the connection with `code`, that no event since the last
+/// [`Harness::skip`] reports an accepted connection or a failed publish (nothing accepted for
+/// sending is given up), and that no timer is left. Returns the error the session reported.
+#[track_caller]
+pub fn closed_on_fault<S: Store>(h: &mut Harness<S>, code: u8) -> ProtocolError {
+    let sent = h.sent();
+    let frames = h.raw_frames();
+    if h.mode.v5() {
+        assert_eq!(sent, [Packet::from(Disconnect::new(ReasonCode(code)))]);
+        assert_eq!(
+            frames.last(),
+            Some(&vec![0xE0, 0x01, code]),
+            "the last bytes sent"
+        );
+    } else {
+        assert!(sent.is_empty(), "MQTT 3.x sends nothing: {sent:?}");
+    }
+    assert_eq!(h.session.state(), ConnectionState::Disconnected);
+    assert_eq!(h.session.poll_timeout(), None, "no timer may run");
+    let events = h.events();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Connected(_) | Event::PublishFailed(_))),
+        "{events:?}"
+    );
+    match events.as_slice() {
+        [
+            ..,
+            Event::Disconnected(DisconnectReason::ProtocolError { reason_code, error }),
+        ] => {
+            assert_eq!(reason_code.0, code, "{error:?}");
+            error.clone()
+        }
+        other => panic!("expected the end of the connection, got {other:?}"),
+    }
+}
+
 /// `packet` encoded for the mode's version, as the broker would send it.
 pub fn encode(mode: Mode, packet: impl Into<Packet>) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -484,6 +524,14 @@ pub fn publish_ids(packets: &[Packet]) -> Vec<u16> {
 
 // ---- running a scenario in every mode ---------------------------------------------------
 
+pub const V31_WHOLE: Mode = Mode {
+    version: Version::V31,
+    feed: Feed::Whole,
+};
+pub const V31_BYTES: Mode = Mode {
+    version: Version::V31,
+    feed: Feed::ByteAtATime,
+};
 pub const V311_WHOLE: Mode = Mode {
     version: Version::V311,
     feed: Feed::Whole,
@@ -502,8 +550,10 @@ pub const V5_BYTES: Mode = Mode {
 };
 
 /// Turns scenario functions `fn name(mode: Mode)` into one test per mode, in a module named
-/// after each: `all` runs MQTT 3.1.1 and 5.0, `v5` and `v311` one version; each whole and byte
-/// at a time. A scenario left out of the list is dead code, which the lints refuse.
+/// after each: `all` runs MQTT 3.1, 3.1.1 and 5.0; `v311_v5` the versions with a Session Present
+/// flag, client identifiers the server assigns and a SUBACK failure code, which MQTT 3.1 lacks;
+/// `v5`, `v311` and `v31` one version; each whole and byte at a time. A scenario left out of the
+/// list is dead code, which the lints refuse.
 ///
 /// ```ignore
 /// scenarios! {
@@ -516,8 +566,16 @@ macro_rules! scenarios {
         $($(scenarios!(@one $kind $name);)+)+
     };
     (@one all $name:ident) => {
+        scenarios!(@tests $name, v31_whole V31_WHOLE, v31_bytes V31_BYTES,
+            v311_whole V311_WHOLE, v311_bytes V311_BYTES,
+            v5_whole V5_WHOLE, v5_bytes V5_BYTES);
+    };
+    (@one v311_v5 $name:ident) => {
         scenarios!(@tests $name, v311_whole V311_WHOLE, v311_bytes V311_BYTES,
             v5_whole V5_WHOLE, v5_bytes V5_BYTES);
+    };
+    (@one v31 $name:ident) => {
+        scenarios!(@tests $name, v31_whole V31_WHOLE, v31_bytes V31_BYTES);
     };
     (@one v5 $name:ident) => {
         scenarios!(@tests $name, v5_whole V5_WHOLE, v5_bytes V5_BYTES);
