@@ -42,9 +42,16 @@ fn a_message_right_after_connack_waits_for_the_loop() {
     std::thread::sleep(Duration::from_millis(400));
     client.loop_start(None).unwrap();
     let message = messages.recv_timeout(WAIT).expect("the message arrives");
-    assert_eq!((message.topic.as_str(), message.payload_str()), ("t/x", Some("hi")));
+    assert_eq!(
+        (message.topic.as_str(), message.payload_str()),
+        ("t/x", Some("hi"))
+    );
     let (before_loop, after) = broker.join().unwrap();
-    assert_eq!(before_loop, Vec::<Vec<u8>>::new(), "no PUBACK before the loop has it");
+    assert_eq!(
+        before_loop,
+        Vec::<Vec<u8>>::new(),
+        "no PUBACK before the loop has it"
+    );
     assert_eq!(after, [0x40, 0x02, 0x00, 0x01]);
 }
 
@@ -66,7 +73,9 @@ fn child_publishes_then_exits() {
         .connect(&address.ip().to_string(), KEEP_ALIVE, options)
         .unwrap();
     client.loop_start(None).unwrap();
-    let mid = client.publish(&topic, "last", QoS::AtMostOnce, false).unwrap();
+    let mid = client
+        .publish(&topic, "last", QoS::AtMostOnce, false)
+        .unwrap();
     client.wait_for_publish(mid, WAIT).unwrap();
     std::process::exit(0);
 }
@@ -78,12 +87,20 @@ fn a_qos0_publish_is_written_when_wait_for_publish_returns() {
     const RUNS: usize = 20;
     let version = Version::V311;
     let topic = topic("exit");
-    let (subscriber, messages) =
-        common::subscriber(version, &client_id("exit-sub"), &[(&topic, QoS::AtMostOnce)]);
+    let (subscriber, messages) = common::subscriber(
+        version,
+        &client_id("exit-sub"),
+        &[(&topic, QoS::AtMostOnce)],
+    );
     let broker = support::broker().tcp(version).to_string();
     for run in 0..RUNS {
         let status = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_publishes_then_exits", "--ignored", "--quiet"])
+            .args([
+                "--exact",
+                "child_publishes_then_exits",
+                "--ignored",
+                "--quiet",
+            ])
             .env("MQTT_CHILD_BROKER", &broker)
             .env("MQTT_CHILD_TOPIC", &topic)
             .status()
@@ -118,7 +135,9 @@ fn dropping_the_client_flushes_queued_publishes() {
         .unwrap();
     client.loop_start(None).unwrap();
     for _ in 0..3 {
-        client.publish("t", "last words", QoS::AtMostOnce, false).unwrap();
+        client
+            .publish("t", "last words", QoS::AtMostOnce, false)
+            .unwrap();
     }
     drop(client);
     assert_eq!(broker.join().unwrap(), [0x30, 0x30, 0x30, 0xe0]);
@@ -175,7 +194,9 @@ fn connect_retries_when_asked_and_events_tell_the_story() {
         multiplier: 2.0,
         jitter: false,
     });
-    let mid = client.publish("t", "queued", QoS::AtLeastOnce, false).unwrap();
+    let mid = client
+        .publish("t", "queued", QoS::AtLeastOnce, false)
+        .unwrap();
     assert_eq!(client.publishes_queued(), 1);
     let broker = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(300));
@@ -192,7 +213,10 @@ fn connect_retries_when_asked_and_events_tell_the_story() {
     assert!(client.is_connected());
     client.loop_start(None).unwrap();
     client.wait_for_publish(mid, WAIT).unwrap();
-    assert_eq!((client.publishes_queued(), client.publishes_in_flight()), (0, 0));
+    assert_eq!(
+        (client.publishes_queued(), client.publishes_in_flight()),
+        (0, 0)
+    );
     let mut seen = Vec::new();
     while let Ok(event) = events.recv_timeout(Duration::from_millis(100)) {
         seen.push(event);
@@ -202,7 +226,8 @@ fn connect_retries_when_asked_and_events_tell_the_story() {
         "{seen:?}"
     );
     assert!(
-        seen.iter().any(|e| matches!(e, ClientEvent::Reconnecting { .. })),
+        seen.iter()
+            .any(|e| matches!(e, ClientEvent::Reconnecting { .. })),
         "{seen:?}"
     );
     assert!(

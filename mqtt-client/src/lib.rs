@@ -97,7 +97,7 @@ extern crate alloc;
 extern crate std;
 
 mod callbacks;
-mod core;
+mod client;
 mod event;
 mod message;
 mod replies;
@@ -105,7 +105,7 @@ mod settings;
 mod streams;
 
 pub use crate::callbacks::{CallbackRun, Hook};
-pub use crate::core::{Answer, AuthHandler, CommandError, Core, EventsId, Step};
+pub use crate::client::{Answer, AuthHandler, CommandError, Core, EventsId, Step};
 pub use crate::event::{ClientEvent, End, Failure, StreamEnd};
 pub use crate::message::Message;
 pub use crate::replies::Interest;
