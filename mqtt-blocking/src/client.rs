@@ -8,19 +8,18 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mqtt_client::{
-    Answer, ClientEvent, CommandError, Core, EventsId, Failure, Interest, Message, StreamEnd,
-    StreamId,
+    Answer, ClientEvent, CommandError, Core, Error, EventsId, Failure, Interest, Message,
+    StreamEnd, StreamId, packets,
 };
 use mqtt_proto::{
-    ByteString, Disconnect, Publish, QoS, ReasonCode, SubscribeProperties, Subscription,
-    TopicFilter, TopicName, UnsubscribeProperties, Will,
+    ByteString, Disconnect, QoS, ReasonCode, SubscribeProperties, Subscription, TopicFilter,
+    UnsubscribeProperties, Will,
 };
 use mqtt_session::{
     Command, Config, Instant, PublishId, Qos2Delivery, Received, RequestId, Version,
 };
 
 use crate::driver::{Driver, Until};
-use crate::error::Error;
 use crate::options::{ConnectOptions, PublishOptions};
 
 /// The seed's `on_message`: a callback for every received message.
@@ -456,10 +455,7 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<(), Error> {
-        let mut will = Will::new(TopicName::new(topic)?, payload);
-        will.qos = qos;
-        will.retain = retain;
-        self.set_will_packet(Some(will));
+        self.set_will_packet(Some(packets::will(topic, payload, qos, retain)?));
         Ok(())
     }
 
@@ -606,9 +602,7 @@ impl Client {
         payload: impl Into<Bytes>,
         options: PublishOptions,
     ) -> Result<PublishId, Error> {
-        let mut publish = Publish::new(TopicName::new(topic)?, payload);
-        publish.qos = options.qos;
-        publish.retain = options.retain;
+        let mut publish = packets::publish(topic, payload, options.qos, options.retain)?;
         publish.properties = options.properties;
         self.wait_for_room();
         Ok(self.with(|core, now| core.publish(now, publish, Interest::Failure))?)
@@ -635,10 +629,7 @@ impl Client {
     ///
     /// [`Error::InvalidTopic`], [`Error::Usage`].
     pub fn subscribe<T: AsRef<str>>(&self, topics: &[(T, QoS)]) -> Result<RequestId, Error> {
-        let subscriptions = topics
-            .iter()
-            .map(|(filter, qos)| Ok(Subscription::new(TopicFilter::new(filter.as_ref())?, *qos)))
-            .collect::<Result<Vec<_>, Error>>()?;
+        let subscriptions = packets::subscriptions(topics)?;
         self.subscribe_with(subscriptions, SubscribeProperties::default())
     }
 
@@ -663,10 +654,7 @@ impl Client {
     ///
     /// [`Error::InvalidTopic`], [`Error::Usage`].
     pub fn unsubscribe<T: AsRef<str>>(&self, topics: &[T]) -> Result<RequestId, Error> {
-        let filters = topics
-            .iter()
-            .map(|f| TopicFilter::new(f.as_ref()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let filters = packets::filters(topics)?;
         self.unsubscribe_with(filters, UnsubscribeProperties::default())
     }
 
@@ -911,26 +899,6 @@ impl std::fmt::Debug for Client {
             .field("endpoint", &inner.endpoint)
             .field("looping", &inner.looping)
             .finish_non_exhaustive()
-    }
-}
-
-impl From<CommandError> for Error {
-    fn from(e: CommandError) -> Self {
-        match e {
-            CommandError::Usage(e) => Error::Usage(e),
-            _ => Error::Closed,
-        }
-    }
-}
-
-impl From<Failure> for Error {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Failed(reason) => Error::PublishFailed(reason),
-            Failure::Stopped(Ok(())) => Error::Closed,
-            Failure::Stopped(Err(end)) => Error::stopped(end),
-            _ => Error::Closed,
-        }
     }
 }
 

@@ -15,8 +15,8 @@ use mqtt_session::DisconnectReason;
 use tracing::{debug, info, warn};
 
 use crate::client::{Client, Handle, Shared};
-use crate::error::Error;
 use crate::transport::{ReadStatus, Transport};
+use mqtt_client::Error;
 
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -140,7 +140,7 @@ impl Driver {
                 Step::Stop(result) => {
                     self.close(shared, None);
                     let error = self.last_error.take();
-                    return result.map_err(|end| error.unwrap_or(Error::stopped(end)));
+                    return result.map_err(|end| error.unwrap_or(Error::from_end(end)));
                 }
                 _ => {
                     if stop || (until == Until::Connected && connected) {
@@ -186,7 +186,7 @@ impl Driver {
             .last_reason
             .take()
             .unwrap_or(DisconnectReason::TransportClosed);
-        Error::stopped(mqtt_client::End::Lost(Box::new(reason)))
+        Error::from_end(mqtt_client::End::Lost(Box::new(reason)))
     }
 
     /// Reads and writes what can be, without blocking; `true` if anything moved. Reads come

@@ -38,14 +38,12 @@
 
 mod client;
 mod driver;
-mod error;
 mod options;
 pub mod tls;
 mod transport;
 
 pub use client::{Client, Events, Messages, OnMessage};
-pub use error::Error;
-pub use mqtt_client::{self as client_core, ClientEvent, Message, StreamEnd};
+pub use mqtt_client::{self as client_core, ClientEvent, Error, Message, Overflow, StreamEnd};
 pub use mqtt_proto::{self as proto, QoS, ReasonCode};
 pub use mqtt_session::Backoff;
 pub use mqtt_session::{

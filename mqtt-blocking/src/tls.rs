@@ -23,7 +23,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
 
-use crate::error::Error;
+use mqtt_client::Error;
 
 /// Trusts the Mozilla root certificates bundled by `webpki-roots`; no client certificate.
 pub fn webpki_roots() -> Arc<ClientConfig> {
@@ -79,7 +79,8 @@ fn build(
     client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 ) -> Result<Arc<ClientConfig>, Error> {
     let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()?
+        .with_safe_default_protocol_versions()
+        .map_err(Error::tls)?
         .with_root_certificates(roots);
     let config = match client {
         Some((chain, key)) => builder

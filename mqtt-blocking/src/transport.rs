@@ -12,8 +12,8 @@ use mio::{Interest, Registry, Token};
 use rustls::ClientConnection;
 use rustls::pki_types::ServerName;
 
-use crate::error::Error;
 use crate::options::ConnectOptions;
+use mqtt_client::Error;
 
 /// The most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
@@ -78,7 +78,8 @@ impl Transport {
                 let name = options.tls_server_name.as_deref().unwrap_or(host);
                 let name = ServerName::try_from(name.to_owned())
                     .map_err(|e| Error::Tls(format!("server name {name:?}: {e}")))?;
-                Some(Box::new(ClientConnection::new(config.clone(), name)?))
+                let connection = ClientConnection::new(config.clone(), name).map_err(Error::tls)?;
+                Some(Box::new(connection))
             }
             None => None,
         };
@@ -141,7 +142,7 @@ impl Transport {
                     Err(e) => {
                         // Tell the broker why (the alert rustls queued), best effort.
                         let _ = tls.write_tls(&mut self.socket);
-                        return Err(e.into());
+                        return Err(Error::tls(e));
                     }
                 };
                 let mut closed = state.peer_has_closed();

@@ -171,6 +171,12 @@ fn acknowledgement_callbacks_carry_the_mid_publish_returned() {
         for mid in &mids {
             client.wait_for_publish(*mid, WAIT).unwrap();
         }
+        // The callbacks run on the loop right after the outcomes are recorded.
+        let started = std::time::Instant::now();
+        while seen.lock().unwrap().is_empty() && started.elapsed() < WAIT {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(100));
         assert_eq!(*seen.lock().unwrap(), [Some(chosen)], "{version}");
         client.disconnect().unwrap();
     }

@@ -98,14 +98,19 @@ extern crate std;
 
 mod callbacks;
 mod client;
+#[cfg(feature = "std")]
+mod error;
 mod event;
 mod message;
+pub mod packets;
 mod replies;
 mod settings;
 mod streams;
 
 pub use crate::callbacks::{CallbackRun, Hook};
 pub use crate::client::{Answer, AuthHandler, CommandError, Core, EventsId, Step};
+#[cfg(feature = "std")]
+pub use crate::error::Error;
 pub use crate::event::{ClientEvent, End, Failure, StreamEnd};
 pub use crate::message::Message;
 pub use crate::replies::Interest;

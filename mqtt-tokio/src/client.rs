@@ -7,11 +7,11 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use mqtt_client::{
-    ClientEvent, CommandError, Core, EventsId, Failure, Interest, Message, StreamEnd, StreamId,
+    ClientEvent, Core, Error, EventsId, Failure, Interest, Message, StreamEnd, StreamId, packets,
 };
 use mqtt_proto::{
     Auth, ByteString, Disconnect, Publish, QoS, ReasonCode, SubscribeProperties, Subscription,
-    TopicFilter, TopicName, UnsubscribeProperties, Will,
+    TopicFilter, UnsubscribeProperties, Will,
 };
 use mqtt_session::{
     Command as PacketCommand, Instant, PublishId, Published, Received, RequestId, Subscribed,
@@ -19,7 +19,6 @@ use mqtt_session::{
 };
 
 use crate::connection::Connection;
-use crate::error::Error;
 use crate::options::Options;
 
 /// What the handles and the connection task share: the client core behind a lock, and the
@@ -230,9 +229,7 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<PendingPublish, Error> {
-        let mut publish = Publish::new(TopicName::new(topic)?, payload);
-        publish.qos = qos;
-        publish.retain = retain;
+        let publish = packets::publish(topic, payload, qos, retain)?;
         self.start_publish_packet(publish).await
     }
 
@@ -266,9 +263,7 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<PublishId, Error> {
-        let mut publish = Publish::new(TopicName::new(topic)?, payload);
-        publish.qos = qos;
-        publish.retain = retain;
+        let publish = packets::publish(topic, payload, qos, retain)?;
         Ok(self.with(|core, now| core.publish(now, publish, Interest::None))?)
     }
 
@@ -284,10 +279,7 @@ impl Client {
     ///
     /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::RequestFailed`], [`Error::Closed`].
     pub async fn subscribe(&self, filters: &[(&str, QoS)]) -> Result<Vec<ReasonCode>, Error> {
-        let subscriptions = filters
-            .iter()
-            .map(|(f, qos)| Ok(Subscription::new(TopicFilter::new(*f)?, *qos)))
-            .collect::<Result<Vec<_>, Error>>()?;
+        let subscriptions = packets::subscriptions(filters)?;
         let subscribed = self
             .subscribe_with(subscriptions, SubscribeProperties::default())
             .await?;
@@ -358,10 +350,7 @@ impl Client {
     ///
     /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::RequestFailed`], [`Error::Closed`].
     pub async fn unsubscribe(&self, filters: &[&str]) -> Result<Vec<ReasonCode>, Error> {
-        let filters = filters
-            .iter()
-            .map(|f| TopicFilter::new(*f))
-            .collect::<Result<Vec<_>, _>>()?;
+        let filters = packets::filters(filters)?;
         let unsubscribed = self
             .unsubscribe_with(filters, UnsubscribeProperties::default())
             .await?;
@@ -465,10 +454,7 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<(), Error> {
-        let mut will = Will::new(TopicName::new(topic)?, payload);
-        will.qos = qos;
-        will.retain = retain;
-        self.set_will_packet(Some(will));
+        self.set_will_packet(Some(packets::will(topic, payload, qos, retain)?));
         Ok(())
     }
 
@@ -531,7 +517,7 @@ impl Client {
         let shared = self.shared();
         match poll_fn(|cx| shared.lock().poll_stopped(Some(cx.waker()))).await {
             Ok(()) => Ok(()),
-            Err(end) => Err(Error::stopped(end)),
+            Err(end) => Err(Error::from_end(end)),
         }
     }
 }
@@ -541,26 +527,6 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("core", &*self.shared().lock())
             .finish()
-    }
-}
-
-impl From<CommandError> for Error {
-    fn from(e: CommandError) -> Self {
-        match e {
-            CommandError::Usage(e) => Error::Usage(e),
-            _ => Error::Closed,
-        }
-    }
-}
-
-impl From<Failure> for Error {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Failed(reason) => Error::PublishFailed(reason),
-            Failure::Stopped(Ok(())) => Error::Closed,
-            Failure::Stopped(Err(end)) => Error::stopped(end),
-            _ => Error::Closed,
-        }
     }
 }
 

@@ -12,9 +12,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tracing::{debug, info, warn};
 
 use crate::client::{Client, Handle, Shared};
-use crate::error::Error;
 use crate::options::{Options, Transport};
 use crate::transport::{self, Io};
+use mqtt_client::Error;
 
 /// The most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
@@ -141,7 +141,7 @@ impl Connection {
                 Step::Stop(result) => {
                     self.close(None).await;
                     let error = self.last_error.take();
-                    return Some(result.map_err(|end| error.unwrap_or(Error::stopped(end))));
+                    return Some(result.map_err(|end| error.unwrap_or(Error::from_end(end))));
                 }
                 _ => {
                     if until_connected && connected {

@@ -31,15 +31,13 @@
 
 mod client;
 mod connection;
-mod error;
 mod options;
 mod tls;
 mod transport;
 
 pub use client::{Client, Events, Messages, PendingPublish, PublishOutcome};
 pub use connection::Connection;
-pub use error::Error;
-pub use mqtt_client::{self as client_core, ClientEvent, Message, Overflow, StreamEnd};
+pub use mqtt_client::{self as client_core, ClientEvent, Error, Message, Overflow, StreamEnd};
 pub use mqtt_proto::{self as proto, QoS, ReasonCode};
 pub use mqtt_session::Backoff;
 pub use mqtt_session::{

@@ -9,8 +9,8 @@ use mqtt_proto::{ByteString, QoS, TopicName, Will};
 use mqtt_session::{Backoff, Config, Version};
 
 use crate::client::Client;
-use crate::error::Error;
 use crate::tls::TlsOptions;
+use mqtt_client::Error;
 
 /// The transport to the broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -12,7 +12,7 @@ use tokio_rustls::rustls::{
     self, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
-use crate::error::Error;
+use mqtt_client::Error;
 
 /// TLS settings: which roots to trust, an optional client certificate, and the server name to
 /// verify.

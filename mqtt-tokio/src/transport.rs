@@ -14,9 +14,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
 
-use crate::error::Error;
 use crate::options::{Options, Transport};
 use crate::tls::TlsOptions;
+use mqtt_client::Error;
 
 /// A byte stream to the broker.
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}

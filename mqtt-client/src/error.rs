@@ -1,57 +1,64 @@
-//! The client's errors.
+//! [`Error`]: what the std adapters report, one type for all of them, so that a program moves
+//! from one runtime to another without changing how it handles errors.
 
+use std::boxed::Box;
 use std::fmt;
 use std::io;
+use std::string::{String, ToString};
 
-use mqtt_client::End;
 use mqtt_proto::topic::TopicError;
 use mqtt_proto::{ConnAck, ReasonCode};
 use mqtt_session::{DisconnectReason, FailReason, UsageError};
 
-/// What went wrong.
+use crate::client::CommandError;
+use crate::event::{End, Failure};
+
+/// What went wrong, in any std adapter (mqtt-tokio, mqtt-blocking).
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The broker could not be reached, or the socket failed.
+    /// The socket failed, or the broker could not be reached.
     Io(io::Error),
+    /// Connecting (TCP, TLS, WebSocket and CONNACK) took longer than the connect timeout.
+    ConnectTimeout,
     /// TLS failed: bad certificate, wrong host name, unreadable PEM, ...
     Tls(String),
-    /// No CONNACK arrived within [`ConnectOptions::connect_timeout`](crate::ConnectOptions::connect_timeout).
-    ConnectTimeout,
-    /// The broker refused the connection; the CONNACK's reason code says why (bad user name or
-    /// password, not authorized, ...). [`Error::reason_code`] gives it.
-    Refused(Box<ConnAck>),
-    /// The connection ended (and, for a loop, automatic reconnection is off).
-    Disconnected(Box<DisconnectReason>),
+    /// The WebSocket handshake or framing failed.
+    WebSocket(String),
+    /// The broker URL is not understood.
+    InvalidUrl(String),
     /// A topic name or filter is invalid.
     InvalidTopic(TopicError),
     /// The session refused the command: queue full, QoS not supported by the broker, ...
     Usage(UsageError),
-    /// The publish failed: refused by the broker (MQTT 5.0 reason code), expired, or lost with
-    /// the broker's session.
+    /// The broker refused the connection; the CONNACK's reason code says why (bad user name or
+    /// password, not authorized, ...). [`Error::reason_code`] gives it.
+    Refused(Box<ConnAck>),
+    /// The connection ended, and the client stopped (reconnection is off).
+    Disconnected(Box<DisconnectReason>),
+    /// The publish failed: refused by the broker (MQTT 5.0 reason code), expired, lost with
+    /// the broker's session, or (QoS 0) not written before the connection ended.
     PublishFailed(FailReason),
     /// The subscribe or unsubscribe failed.
     RequestFailed(FailReason),
-    /// A `wait_for_*` call timed out.
+    /// The client has stopped: it disconnected, or its connection task was dropped.
+    Closed,
+    /// A blocking wait timed out.
     Timeout,
-    /// The client has no broker yet: call [`Client::connect`](crate::Client::connect) first.
+    /// The client has no broker yet: connect first.
     NotConnected,
-    /// A loop already runs: [`Client::loop_start`](crate::Client::loop_start) or
-    /// [`Client::loop_forever`](crate::Client::loop_forever) owns the connection, so
-    /// [`connect`](crate::Client::connect) and a second loop are refused.
+    /// A loop already runs, so connecting and a second loop are refused (mqtt-blocking).
     LoopRunning,
     /// A blocking call was made from a callback, on the loop thread: it would wait for the loop
     /// that runs it.
     WouldDeadlock,
     /// The loop thread ended abnormally (a callback panicked).
     LoopPanicked,
-    /// The client stopped (it disconnected) before the operation completed.
-    Closed,
 }
 
 impl Error {
     /// The error for a client that stopped by itself: why its connection ended.
-    pub(crate) fn stopped(end: End) -> Error {
+    pub fn from_end(end: End) -> Error {
         match end {
             End::Lost(reason) => match *reason {
                 DisconnectReason::Refused(connack) => Error::Refused(Box::new(connack)),
@@ -63,8 +70,12 @@ impl Error {
         }
     }
 
-    /// The reason code behind the error, when the broker gave one: the CONNACK's for
-    /// [`Error::Refused`].
+    /// A TLS failure, from anything that describes it.
+    pub fn tls(error: impl fmt::Display) -> Error {
+        Error::Tls(error.to_string())
+    }
+
+    /// The reason code behind the error, when the broker gave one.
     pub fn reason_code(&self) -> Option<ReasonCode> {
         match self {
             Error::Refused(connack) => Some(connack.reason_code),
@@ -80,18 +91,21 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::ConnectTimeout => f.write_str("connecting timed out"),
             Error::Tls(e) => write!(f, "TLS error: {e}"),
-            Error::ConnectTimeout => f.write_str("no CONNACK within the connect timeout"),
+            Error::WebSocket(e) => write!(f, "WebSocket error: {e}"),
+            Error::InvalidUrl(e) => write!(f, "invalid broker URL: {e}"),
+            Error::InvalidTopic(e) => write!(f, "invalid topic: {e}"),
+            Error::Usage(e) => write!(f, "{e}"),
             Error::Refused(c) => write!(
                 f,
                 "the broker refused the connection: {} (0x{:02x})",
                 c.reason_code, c.reason_code.0
             ),
             Error::Disconnected(r) => write!(f, "disconnected: {r}"),
-            Error::InvalidTopic(e) => write!(f, "invalid topic: {e}"),
-            Error::Usage(e) => write!(f, "{e}"),
             Error::PublishFailed(r) => write!(f, "publish failed: {r}"),
             Error::RequestFailed(r) => write!(f, "request failed: {r}"),
+            Error::Closed => f.write_str("the client has stopped"),
             Error::Timeout => f.write_str("timed out"),
             Error::NotConnected => f.write_str("not connected: call connect() first"),
             Error::LoopRunning => f.write_str("a loop is already running"),
@@ -99,7 +113,6 @@ impl fmt::Display for Error {
                 f.write_str("a blocking call from a callback would wait for its own loop")
             }
             Error::LoopPanicked => f.write_str("the loop thread panicked"),
-            Error::Closed => f.write_str("the client stopped first"),
         }
     }
 }
@@ -133,8 +146,22 @@ impl From<TopicError> for Error {
     }
 }
 
-impl From<rustls::Error> for Error {
-    fn from(e: rustls::Error) -> Self {
-        Error::Tls(e.to_string())
+impl From<CommandError> for Error {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::Usage(e) => Error::Usage(e),
+            _ => Error::Closed,
+        }
+    }
+}
+
+impl From<Failure> for Error {
+    /// A failed publish; [`Error::RequestFailed`] is for subscribes and unsubscribes.
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Failed(reason) => Error::PublishFailed(reason),
+            Failure::Stopped(Ok(())) => Error::Closed,
+            Failure::Stopped(Err(end)) => Error::from_end(end),
+        }
     }
 }
