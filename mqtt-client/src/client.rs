@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::task::{Poll, Waker};
 use core::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use mqtt_proto::{
     Auth, ByteString, Disconnect, Publish, QoS, ReasonCode, SubscribeProperties, Subscription,
     TopicFilter, UnsubscribeProperties, Will,
@@ -232,6 +232,8 @@ pub struct Core<C> {
     next_delivery: DeliveryKey,
     /// Deliveries accepted by a target, not yet counted.
     accepted: Vec<DeliveryKey>,
+    /// The streams a message goes to, kept to save an allocation per message.
+    targets: Vec<StreamId>,
     /// Messages wait, unrouted and unacknowledged, until delivery resumes.
     paused: bool,
     held: VecDeque<(Publish, Option<AckToken>)>,
@@ -298,6 +300,7 @@ impl<C: 'static> Core<C> {
             deliveries: BTreeMap::new(),
             next_delivery: 0,
             accepted: Vec::new(),
+            targets: Vec::new(),
             paused: false,
             held: VecDeque::new(),
             dropped: 0,
@@ -505,6 +508,27 @@ impl<C: 'static> Core<C> {
         }
     }
 
+    /// Bytes the adapter read into `buf`, without a copy: every whole packet in it is
+    /// handled and taken out, and the start of a packet not yet whole stays for the next read
+    /// to complete. The adapter keeps `buf` between reads and appends to it.
+    pub fn handle_read_buf(&mut self, now: Instant, buf: &mut BytesMut) {
+        if self.link != Link::Up {
+            buf.clear();
+            return;
+        }
+        let session_buf = self.session.read_buffer();
+        if session_buf.is_empty() {
+            core::mem::swap(session_buf, buf);
+            self.session.handle_read(now);
+            core::mem::swap(self.session.read_buffer(), buf);
+        } else {
+            session_buf.extend_from_slice(buf);
+            buf.clear();
+            self.session.handle_read(now);
+        }
+        self.after_input(now);
+    }
+
     /// `n` bytes from [`poll_transmit`](Self::poll_transmit) reached the transport: QoS 0
     /// publishes among them are complete.
     pub fn handle_written(&mut self, n: usize) {
@@ -697,6 +721,26 @@ impl<C: 'static> Core<C> {
                 Err(e) => Err(e),
             })
         })
+    }
+
+    /// [`publish`](Self::publish) once there is room
+    /// ([`poll_publish_room`](Self::poll_publish_room)): `Pending` (with `waker` registered)
+    /// until then, and `publish` is only taken then. One lock for both, for publishers that
+    /// wait for room.
+    pub fn poll_publish_with_room(
+        &mut self,
+        now: Instant,
+        publish: &mut Option<Publish>,
+        interest: Interest,
+        waker: Option<&Waker>,
+    ) -> Poll<Result<mqtt_session::PublishId, CommandError>> {
+        if self.poll_publish_room(waker).is_pending() {
+            return Poll::Pending;
+        }
+        match publish.take() {
+            Some(publish) => Poll::Ready(self.publish(now, publish, interest)),
+            None => Poll::Ready(Err(CommandError::Stopped)),
+        }
     }
 
     /// `Ready` when a publish may go ahead without the client buffering more than it should:
@@ -1150,8 +1194,10 @@ impl<C: 'static> Core<C> {
     /// After an input from the driver.
     fn after_input(&mut self, now: Instant) {
         self.drain_session(now);
-        self.progress_closing(now);
-        self.drain_session(now);
+        if self.closing.is_some() {
+            self.progress_closing(now);
+            self.drain_session(now);
+        }
         self.wake_room_waiters();
     }
 
@@ -1314,12 +1360,14 @@ impl<C: 'static> Core<C> {
             Command::Publish
         };
         let to_callbacks = self.routes(command);
-        let targets: Vec<StreamId> = self
-            .streams
-            .iter()
-            .filter(|(_, s)| s.is_open() && s.wants(&publish.topic))
-            .map(|(id, _)| id)
-            .collect();
+        let mut targets = core::mem::take(&mut self.targets);
+        targets.clear();
+        targets.extend(
+            self.streams
+                .iter()
+                .filter(|(_, s)| s.is_open() && s.wants(&publish.topic))
+                .map(|(id, _)| id),
+        );
         let count = targets.len() + usize::from(to_callbacks);
         let manual = self.ack_mode == AckMode::Manual;
         let (delivery, mut token) = match token {
@@ -1333,6 +1381,7 @@ impl<C: 'static> Core<C> {
             token => (None, token),
         };
         if count == 0 {
+            self.targets = targets;
             self.deliver_default(now, Message::with_ack(publish, token), delivery);
             return;
         }
@@ -1368,6 +1417,7 @@ impl<C: 'static> Core<C> {
                 sole: targets.is_empty(),
             });
         }
+        self.targets = targets;
     }
 
     /// Hands a message to the default stream, or, when it is closed, drops it: nobody in the

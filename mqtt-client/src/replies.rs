@@ -29,15 +29,21 @@ pub enum Interest {
 enum Entry<T> {
     Waiting {
         waker: Option<Waker>,
-        keep_success: bool,
+        /// [`Interest::Outcome`]: a waiter holds a handle and will take the outcome.
+        awaited: bool,
     },
-    Done(Box<Result<T, Failure>>),
+    /// `awaited` as it was while waiting: an outcome nobody holds a handle for may be
+    /// forgotten to make room.
+    Done {
+        outcome: Box<Result<T, Failure>>,
+        awaited: bool,
+    },
 }
 
 /// One table of outcomes by id.
 pub(crate) struct Replies<K, T> {
     entries: BTreeMap<K, Entry<T>>,
-    /// How many entries are `Done`.
+    /// How many entries are `Done` and not awaited: the ones kept within [`KEPT_OUTCOMES`].
     done: usize,
 }
 
@@ -51,7 +57,7 @@ impl<K: Ord + Copy, T> Replies<K, T> {
 
     /// Starts waiting for `id`, as `interest` says.
     pub(crate) fn watch(&mut self, id: K, interest: Interest) {
-        let keep_success = match interest {
+        let awaited = match interest {
             Interest::None => return,
             Interest::Outcome => true,
             Interest::Failure => false,
@@ -60,37 +66,41 @@ impl<K: Ord + Copy, T> Replies<K, T> {
             id,
             Entry::Waiting {
                 waker: None,
-                keep_success,
+                awaited,
             },
         );
     }
 
-    /// Records the outcome of `id`, if anyone watches it, and wakes its waiter.
+    /// Records the outcome of `id`, if anyone watches it, and wakes its waiter. An outcome
+    /// nobody awaits is kept only if it is a failure, and only the last 10,000 of those.
     pub(crate) fn complete(&mut self, id: K, outcome: Result<T, Failure>) {
         let Some(entry) = self.entries.get_mut(&id) else {
             return;
         };
-        let Entry::Waiting {
-            waker,
-            keep_success,
-        } = entry
-        else {
+        let Entry::Waiting { waker, awaited } = entry else {
             return;
         };
+        let awaited = *awaited;
         if let Some(waker) = waker.take() {
             waker.wake();
         }
-        if outcome.is_ok() && !*keep_success {
+        if outcome.is_ok() && !awaited {
             self.entries.remove(&id);
             return;
         }
-        *entry = Entry::Done(Box::new(outcome));
+        *entry = Entry::Done {
+            outcome: Box::new(outcome),
+            awaited,
+        };
+        if awaited {
+            return;
+        }
         self.done += 1;
         if self.done > KEPT_OUTCOMES {
             let oldest = self
                 .entries
                 .iter()
-                .find(|(_, e)| matches!(e, Entry::Done(_)))
+                .find(|(_, e)| matches!(e, Entry::Done { awaited: false, .. }))
                 .map(|(id, _)| *id);
             if let Some(oldest) = oldest {
                 self.entries.remove(&oldest);
@@ -117,19 +127,19 @@ impl<K: Ord + Copy, T> Replies<K, T> {
                 }
                 Poll::Pending
             }
-            Some(Entry::Done(_)) => {
-                self.done -= 1;
-                match self.entries.remove(&id) {
-                    Some(Entry::Done(outcome)) => Poll::Ready(Some(*outcome)),
-                    _ => Poll::Ready(None),
+            Some(Entry::Done { .. }) => match self.entries.remove(&id) {
+                Some(Entry::Done { outcome, awaited }) => {
+                    self.done -= usize::from(!awaited);
+                    Poll::Ready(Some(*outcome))
                 }
-            }
+                _ => Poll::Ready(None),
+            },
         }
     }
 
     /// Stops watching `id`.
     pub(crate) fn forget(&mut self, id: K) {
-        if let Some(Entry::Done(_)) = self.entries.remove(&id) {
+        if let Some(Entry::Done { awaited: false, .. }) = self.entries.remove(&id) {
             self.done -= 1;
         }
     }
@@ -178,6 +188,19 @@ mod tests {
         );
         assert_eq!(replies.poll(4, None), Poll::Ready(None));
         assert_eq!(replies.done, 0);
+    }
+
+    #[test]
+    fn awaited_outcomes_are_never_dropped() {
+        let mut replies: Replies<u32, ()> = Replies::new();
+        let n = KEPT_OUTCOMES as u32 + 5;
+        for id in 0..n {
+            replies.watch(id, Interest::Outcome);
+            replies.complete(id, Ok(()));
+        }
+        for id in 0..n {
+            assert_eq!(replies.poll(id, None), Poll::Ready(Some(Ok(()))), "{id}");
+        }
     }
 
     #[test]

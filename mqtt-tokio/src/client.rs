@@ -26,6 +26,22 @@ use crate::options::Options;
 pub(crate) struct Shared {
     core: Mutex<Core<Client>>,
     start: std::time::Instant,
+    /// Wakes the connection task; the core wakes it through a waker around it, so that the
+    /// task waits for it without taking the lock.
+    pub(crate) wake: Arc<tokio::sync::Notify>,
+}
+
+/// The core's waker for the connection task.
+struct NotifyTask(Arc<tokio::sync::Notify>);
+
+impl std::task::Wake for NotifyTask {
+    fn wake(self: Arc<Self>) {
+        self.0.notify_one();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.notify_one();
+    }
 }
 
 impl Shared {
@@ -113,9 +129,12 @@ impl Client {
         if let Some(hook) = options.on_auth.clone() {
             core.set_auth_handler(Some(Box::new(move |auth: &Auth| hook(auth))));
         }
+        let wake = Arc::new(tokio::sync::Notify::new());
+        core.register_driver(&std::task::Waker::from(Arc::new(NotifyTask(wake.clone()))));
         let shared = Arc::new(Shared {
             core: Mutex::new(core),
             start: std::time::Instant::now(),
+            wake,
         });
         let handle = Arc::new(Handle {
             shared: shared.clone(),
@@ -240,8 +259,17 @@ impl Client {
     /// As [`start_publish`](Self::start_publish).
     pub async fn start_publish_packet(&self, publish: Publish) -> Result<PendingPublish, Error> {
         let shared = self.shared();
-        poll_fn(|cx| shared.lock().poll_publish_room(Some(cx.waker()))).await;
-        let id = self.with(|core, now| core.publish(now, publish, Interest::Outcome))?;
+        let mut publish = Some(publish);
+        let id = poll_fn(|cx| {
+            let now = shared.now();
+            shared.lock().poll_publish_with_room(
+                now,
+                &mut publish,
+                Interest::Outcome,
+                Some(cx.waker()),
+            )
+        })
+        .await?;
         Ok(PendingPublish {
             shared: shared.clone(),
             id,

@@ -1,7 +1,6 @@
 //! The connection task: moves bytes between the socket and the client core, and keeps time.
 
 use std::collections::VecDeque;
-use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -117,7 +116,7 @@ impl Connection {
     async fn serve(&mut self, until_connected: bool) -> Option<Result<(), Error>> {
         loop {
             let now = self.shared.now();
-            let (step, connected) = {
+            let (step, connected, deadline, can_read) = {
                 let mut core = self.shared.lock();
                 core.take_woken();
                 let step = core.poll_step(now);
@@ -127,7 +126,8 @@ impl Connection {
                 while let std::task::Poll::Ready(Some(event)) = core.poll_event(self.events, None) {
                     log(&event);
                 }
-                (step, core.is_connected())
+                let deadline = core.poll_timeout().map(|t| self.shared.deadline(t));
+                (step, core.is_connected(), deadline, core.wants_read())
             };
             match step {
                 Step::Callbacks(mut run) => {
@@ -147,7 +147,7 @@ impl Connection {
                     if until_connected && connected {
                         return None;
                     }
-                    let wake = self.wait().await;
+                    let wake = self.wait(deadline, can_read).await;
                     self.handle(wake);
                 }
             }
@@ -197,14 +197,8 @@ impl Connection {
     }
 
     /// Waits for the socket, the core's deadline, or a command.
-    async fn wait(&mut self) -> Wake {
-        let (deadline, can_read) = {
-            let core = self.shared.lock();
-            let deadline = core.poll_timeout().map(|t| self.shared.deadline(t));
-            (deadline, core.wants_read())
-        };
-        let shared = &self.shared;
-        let woken = poll_fn(|cx| shared.lock().poll_woken(cx.waker()));
+    async fn wait(&mut self, deadline: Option<tokio::time::Instant>, can_read: bool) -> Wake {
+        let woken = self.shared.wake.notified();
         let Some(io) = self.io.as_mut() else {
             return tokio::select! {
                 () = sleep_until(deadline) => Wake::Timer,
@@ -264,8 +258,7 @@ impl Connection {
                 if n >= self.read_room {
                     self.read_room = (self.read_room * 2).min(MAX_READ_ROOM);
                 }
-                self.shared.lock().handle_bytes(now, &self.read_buf);
-                self.read_buf.clear();
+                self.shared.lock().handle_read_buf(now, &mut self.read_buf);
             }
             Wake::Timer => self.shared.lock().handle_timeout(now),
             Wake::Core => {}
