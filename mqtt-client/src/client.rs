@@ -1179,6 +1179,16 @@ impl<C: 'static> Core<C> {
     fn broadcast(&mut self, event: ClientEvent) {
         let capacity = self.settings.event_capacity;
         for queue in self.events.iter_mut().flatten() {
+            // Drops since the last event the subscriber has not read yet add up in it, so the
+            // count stays exact however many there are.
+            if let (
+                ClientEvent::MessagesDropped { count },
+                Some(ClientEvent::MessagesDropped { count: total }),
+            ) = (&event, queue.queue.back_mut())
+            {
+                *total += count;
+                continue;
+            }
             if queue.queue.len() >= capacity {
                 queue.queue.pop_front();
             }

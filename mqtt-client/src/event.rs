@@ -50,7 +50,8 @@ pub enum ClientEvent {
     /// QoS 0 messages were dropped because a stream was full
     /// ([`Overflow::DropOldest`](crate::Overflow::DropOldest)).
     MessagesDropped {
-        /// How many, since the last such event.
+        /// How many, since the last such event: drops that come while this event waits to be
+        /// read are added to it, so the counts add up to every message dropped.
         count: u64,
     },
 }
