@@ -41,6 +41,8 @@ pub enum UsageError {
     PacketIdsExhausted,
     /// A non-zero Session Expiry Interval in DISCONNECT after CONNECT had zero (MQTT-3.14.2-2).
     InvalidSessionExpiry,
+    /// The [`Store`](crate::Store) could not keep the publish (full, or failing).
+    Store(crate::StoreError),
 }
 
 impl From<EncodeError> for UsageError {
@@ -82,6 +84,7 @@ impl core::fmt::Display for UsageError {
             UsageError::InvalidSessionExpiry => f.write_str(
                 "a session expiry interval can't be set at DISCONNECT when CONNECT had zero",
             ),
+            UsageError::Store(e) => write!(f, "{e}"),
         }
     }
 }

@@ -70,5 +70,5 @@ pub use mqtt_proto::{self as proto, Version};
 pub use router::{Callback, Condition, Router};
 pub use server::ServerLimits;
 pub use session::{ActiveSubscription, ConnectionState, Session};
-pub use store::{MemoryStore, NoStore, OutgoingRecord, Stage, Store, StoredSession};
+pub use store::{MemoryStore, NoStore, OutgoingRecord, Stage, Store, StoreError, StoredSession};
 pub use time::Instant;

@@ -513,10 +513,12 @@ impl<S: Store> Session<S> {
             return Err(UsageError::QueueFull);
         }
         let id = PublishId(self.next_publish_id);
-        self.next_publish_id += 1;
         if needs_window(&publish) {
-            self.store.save_outgoing(id, &publish, Stage::Queued);
+            self.store
+                .save_outgoing(id, &publish, Stage::Queued)
+                .map_err(UsageError::Store)?;
         }
+        self.next_publish_id += 1;
         if must_wait {
             self.outgoing.queue.push_back(Queued {
                 id,
@@ -1019,7 +1021,8 @@ impl<S: Store> Session<S> {
         }
         if !*released {
             *released = true;
-            self.store.save_outgoing(*id, publish, Stage::Released);
+            // A failure leaves the earlier stage recorded: a restart resends the PUBLISH.
+            let _ = self.store.save_outgoing(*id, publish, Stage::Released);
             // PUBRELs are resent in the order the PUBRECs arrived (MQTT-4.6.0-4).
             self.outgoing.move_to_back(rec.packet_id);
             // A publish that waited for room in the window has its answer: never the PUBLISH
@@ -1404,7 +1407,7 @@ impl<S: Store> Session<S> {
             return;
         };
         publish.packet_id = Some(packet_id);
-        self.store.save_outgoing(id, &publish, Stage::Sent);
+        let _ = self.store.save_outgoing(id, &publish, Stage::Sent);
         self.send_publish_packet(now, &publish);
         self.outgoing.push(Inflight::new(
             packet_id,
@@ -1442,7 +1445,7 @@ impl<S: Store> Session<S> {
                 self.fail_publish(id, None, fail_reason(&e));
                 return;
             }
-            self.store.save_outgoing(id, &publish, Stage::Sent);
+            let _ = self.store.save_outgoing(id, &publish, Stage::Sent);
         }
         self.send_publish_packet(now, &publish);
     }
@@ -1592,7 +1595,7 @@ impl<S: Store> Session<S> {
                     SessionLostPolicy::Resend => {
                         publish.packet_id = None;
                         publish.dup = false;
-                        self.store.save_outgoing(id, &publish, Stage::Queued);
+                        let _ = self.store.save_outgoing(id, &publish, Stage::Queued);
                         requeue.push((id, publish));
                     }
                     _ => self.fail_publish(id, Some(entry.packet_id), FailReason::SessionLost),

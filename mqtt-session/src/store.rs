@@ -48,8 +48,20 @@ pub struct StoredSession {
 /// and ends. [`Session::from_store`](crate::Session::from_store) rebuilds a session from what a
 /// store returns from [`load`](Store::load), so a restarted process resumes where it stopped.
 pub trait Store {
-    /// An outbound publish was accepted or moved to a new stage.
-    fn save_outgoing(&mut self, id: PublishId, publish: &Publish, stage: Stage);
+    /// An outbound publish was accepted ([`Stage::Queued`]) or moved to a new stage.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store can't keep it. For a publish being accepted, the session
+    /// refuses the publish with [`UsageError::Store`](crate::UsageError::Store); for a later
+    /// stage, it goes on (the record of the earlier stage stays, and a restarted session sends
+    /// the publish again from there: at least once).
+    fn save_outgoing(
+        &mut self,
+        id: PublishId,
+        publish: &Publish,
+        stage: Stage,
+    ) -> Result<(), StoreError>;
     /// An outbound publish completed or failed.
     fn remove_outgoing(&mut self, id: PublishId);
     /// An inbound QoS 2 publish was received and PUBREC sent.
@@ -58,6 +70,67 @@ pub trait Store {
     fn remove_incoming(&mut self, packet_id: PacketId);
     /// Everything saved and not removed.
     fn load(&self) -> StoredSession;
+    /// Makes everything recorded so far durable, for a store that batches its writes: the
+    /// client layer calls it before it hands out bytes to send, so that no packet reaches the
+    /// broker before the state it implies is on disk. A store that writes through does nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the records could not be made durable.
+    fn flush(&mut self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Why a [`Store`] could not keep a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The store reached its size limit.
+    Full {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// Writing failed; the text says how.
+    Failed(alloc::string::String),
+}
+
+impl core::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            StoreError::Full { limit } => write!(f, "the store is full ({limit} bytes)"),
+            StoreError::Failed(why) => write!(f, "the store failed: {why}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for StoreError {}
+
+impl<S: Store + ?Sized> Store for alloc::boxed::Box<S> {
+    fn save_outgoing(
+        &mut self,
+        id: PublishId,
+        publish: &Publish,
+        stage: Stage,
+    ) -> Result<(), StoreError> {
+        (**self).save_outgoing(id, publish, stage)
+    }
+    fn remove_outgoing(&mut self, id: PublishId) {
+        (**self).remove_outgoing(id);
+    }
+    fn save_incoming(&mut self, packet_id: PacketId) {
+        (**self).save_incoming(packet_id);
+    }
+    fn remove_incoming(&mut self, packet_id: PacketId) {
+        (**self).remove_incoming(packet_id);
+    }
+    fn load(&self) -> StoredSession {
+        (**self).load()
+    }
+    fn flush(&mut self) -> Result<(), StoreError> {
+        (**self).flush()
+    }
 }
 
 /// The default [`Store`]: keeps the records in memory, so a session can be rebuilt within the
@@ -95,7 +168,12 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn save_outgoing(&mut self, id: PublishId, publish: &Publish, stage: Stage) {
+    fn save_outgoing(
+        &mut self,
+        id: PublishId,
+        publish: &Publish,
+        stage: Stage,
+    ) -> Result<(), StoreError> {
         match self.position(id) {
             Ok(index) => {
                 if let Some(record) = self.outgoing.get_mut(index) {
@@ -115,6 +193,7 @@ impl Store for MemoryStore {
                 }
             }
         }
+        Ok(())
     }
 
     fn remove_outgoing(&mut self, id: PublishId) {
@@ -146,7 +225,14 @@ impl Store for MemoryStore {
 pub struct NoStore;
 
 impl Store for NoStore {
-    fn save_outgoing(&mut self, _id: PublishId, _publish: &Publish, _stage: Stage) {}
+    fn save_outgoing(
+        &mut self,
+        _id: PublishId,
+        _publish: &Publish,
+        _stage: Stage,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
     fn remove_outgoing(&mut self, _id: PublishId) {}
     fn save_incoming(&mut self, _packet_id: PacketId) {}
     fn remove_incoming(&mut self, _packet_id: PacketId) {}
@@ -178,7 +264,9 @@ mod tests {
     fn load_gives_records_in_id_order_whatever_the_order_saved() {
         let mut store = MemoryStore::new();
         for id in [3, 1, 2, 5, 4] {
-            store.save_outgoing(PublishId(id), &publish(None, b"x"), Stage::Queued);
+            store
+                .save_outgoing(PublishId(id), &publish(None, b"x"), Stage::Queued)
+                .unwrap();
         }
         assert_eq!(ids(&store), [1, 2, 3, 4, 5]);
     }
@@ -186,9 +274,15 @@ mod tests {
     #[test]
     fn saving_again_changes_only_stage_and_packet_id_in_place() {
         let mut store = MemoryStore::new();
-        store.save_outgoing(PublishId(1), &publish(None, b"first"), Stage::Queued);
-        store.save_outgoing(PublishId(2), &publish(None, b"second"), Stage::Queued);
-        store.save_outgoing(PublishId(1), &publish(Some(7), b"other"), Stage::Sent);
+        store
+            .save_outgoing(PublishId(1), &publish(None, b"first"), Stage::Queued)
+            .unwrap();
+        store
+            .save_outgoing(PublishId(2), &publish(None, b"second"), Stage::Queued)
+            .unwrap();
+        store
+            .save_outgoing(PublishId(1), &publish(Some(7), b"other"), Stage::Sent)
+            .unwrap();
         let loaded = store.load().outgoing;
         assert_eq!(loaded.len(), 2);
         assert_eq!(loaded[0].id, PublishId(1));
@@ -201,7 +295,9 @@ mod tests {
     fn remove_takes_records_from_anywhere_and_ignores_unknown_ids() {
         let mut store = MemoryStore::new();
         for id in 1..=5 {
-            store.save_outgoing(PublishId(id), &publish(Some(id as u16), b"x"), Stage::Sent);
+            store
+                .save_outgoing(PublishId(id), &publish(Some(id as u16), b"x"), Stage::Sent)
+                .unwrap();
         }
         for id in [1, 3, 5, 9, 0] {
             store.remove_outgoing(PublishId(id));
@@ -210,7 +306,9 @@ mod tests {
         store.remove_outgoing(PublishId(4));
         store.remove_outgoing(PublishId(2));
         assert_eq!(ids(&store), Vec::<u64>::new());
-        store.save_outgoing(PublishId(6), &publish(None, b"x"), Stage::Queued);
+        store
+            .save_outgoing(PublishId(6), &publish(None, b"x"), Stage::Queued)
+            .unwrap();
         assert_eq!(ids(&store), [6]);
     }
 
@@ -269,7 +367,7 @@ mod tests {
                     Op::Save(id, packet_id, stage) => {
                         let stage = [Stage::Queued, Stage::Sent, Stage::Released][usize::from(stage)];
                         let publish = publish(packet_id, b"x");
-                        store.save_outgoing(PublishId(id), &publish, stage);
+                        store.save_outgoing(PublishId(id), &publish, stage).unwrap();
                         model.save(PublishId(id), &publish, stage);
                     }
                     Op::Remove(id) => {

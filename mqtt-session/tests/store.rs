@@ -170,7 +170,56 @@ fn no_store(mode: Mode) {
     assert_eq!(h2.publishes_in_flight() + h2.publishes_queued(), 0);
 }
 
+/// A store that holds two outgoing records at most.
+struct TwoAtMost(MemoryStore);
+
+impl Store for TwoAtMost {
+    fn save_outgoing(
+        &mut self,
+        id: PublishId,
+        publish: &Publish,
+        stage: Stage,
+    ) -> Result<(), StoreError> {
+        let known = self.0.load().outgoing.iter().any(|r| r.id == id);
+        if !known && self.0.load().outgoing.len() >= 2 {
+            return Err(StoreError::Full { limit: 2 });
+        }
+        self.0.save_outgoing(id, publish, stage)
+    }
+    fn remove_outgoing(&mut self, id: PublishId) {
+        self.0.remove_outgoing(id);
+    }
+    fn save_incoming(&mut self, packet_id: PacketId) {
+        self.0.save_incoming(packet_id);
+    }
+    fn remove_incoming(&mut self, packet_id: PacketId) {
+        self.0.remove_incoming(packet_id);
+    }
+    fn load(&self) -> StoredSession {
+        self.0.load()
+    }
+}
+
+/// A full store refuses the publish, which takes no id and sends nothing; QoS 0 needs no room.
+fn full_store_refuses_the_publish(mode: Mode) {
+    let session = Session::with_store(mode.config(), TwoAtMost(MemoryStore::new()));
+    let mut h = Harness::with_session(mode, session);
+    h.connect();
+    let a = h.cmd(|s, now| s.publish(now, msg("t", "a", 1))).unwrap();
+    h.cmd(|s, now| s.publish(now, msg("t", "b", 2))).unwrap();
+    h.skip();
+    assert_eq!(
+        h.cmd(|s, now| s.publish(now, msg("t", "c", 1))),
+        Err(UsageError::Store(StoreError::Full { limit: 2 }))
+    );
+    assert_eq!(h.sent(), []);
+    let d = h.cmd(|s, now| s.publish(now, msg("t", "d", 0))).unwrap();
+    assert_eq!(d.get(), a.get() + 2, "the refused publish took no id");
+    h.inject(puback(1));
+    h.cmd(|s, now| s.publish(now, msg("t", "e", 1))).unwrap();
+}
+
 scenarios! {
-    all: empty_store_is_fresh;
+    all: empty_store_is_fresh, full_store_refuses_the_publish;
     v311_v5: records_follow_stages, restart_resumes, restart_session_lost, no_store;
 }

@@ -35,7 +35,7 @@ pub use mqtt_session::{
     AckMode, AckToken, Command, Config, ConnectionState, DisconnectReason, Event, FailReason,
     Instant, MemoryStore, Message, NoStore, ProtocolError, PublishFailed, PublishId, Published,
     Qos2Delivery, Received, RequestId, Router, Session, SessionLostPolicy, Stage, Store,
-    Subscribed, Unsubscribed, UsageError, Version,
+    StoreError, StoredSession, Subscribed, Unsubscribed, UsageError, Version,
 };
 
 /// How broker bytes reach the session.
