@@ -1538,8 +1538,12 @@ impl<C: 'static> Core<C> {
         }
         let may_retry = self.ever_connected || self.settings.retry_first_connect;
         let random = self.random();
+        let worked = self.session.exchanged();
         match &mut self.reconnect {
             Some(reconnect) if may_retry => {
+                if worked {
+                    reconnect.worked();
+                }
                 let delay = reconnect.next_delay(now, random);
                 let attempt = reconnect.attempt();
                 self.retry_at = Some(now + delay);

@@ -430,6 +430,48 @@ fn without_retry_a_failed_first_connection_stops(feed: Feed) {
     );
 }
 
+/// A connection that worked (a packet passed after CONNACK) resets the backoff: repeated cuts
+/// after traffic reconnect after the initial wait every time; cuts before any traffic climb.
+fn backoff_follows_the_health_of_connections(feed: Feed) {
+    let mut h = Harness::new(config(Version::V311), settings(), feed);
+    h.connect();
+    for round in 1..=4u16 {
+        h.publish("t", "x", QoS::AtLeastOnce);
+        let id = match h.sent().as_slice() {
+            [.., Packet::Publish(p)] => p.packet_id.unwrap(),
+            other => panic!("expected PUBLISH, got {other:?}"),
+        };
+        h.inject(PubAck::new(id));
+        h.events();
+        h.cut();
+        assert!(
+            h.events().contains(&ClientEvent::Reconnecting {
+                attempt: 0,
+                delay: Duration::from_millis(100)
+            }),
+            "round {round}: a cut after traffic reconnects at once"
+        );
+        h.advance(Duration::from_millis(100));
+        h.sent();
+        h.inject(ConnAck::default());
+    }
+    // Accepted, then cut before anything else passed: failures, which climb.
+    for (attempt, delay) in [(1, 100), (2, 200), (3, 400)] {
+        h.events();
+        h.cut();
+        assert!(
+            h.events().contains(&ClientEvent::Reconnecting {
+                attempt,
+                delay: Duration::from_millis(delay)
+            }),
+            "attempt {attempt}"
+        );
+        h.advance(Duration::from_millis(delay));
+        h.sent();
+        h.inject(ConnAck::default());
+    }
+}
+
 // ---- G5: flush on exit -------------------------------------------------------------------
 
 fn a_qos0_publish_completes_once_written(feed: Feed) {
@@ -531,6 +573,7 @@ harness::scenarios!(
     connection_events_tell_the_story,
     the_first_connection_is_retried_when_asked,
     without_retry_a_failed_first_connection_stops,
+    backoff_follows_the_health_of_connections,
     a_qos0_publish_completes_once_written,
     disconnect_finishes_publishes_and_writes_everything,
     a_stuck_transport_is_closed_after_the_linger,

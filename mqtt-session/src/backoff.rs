@@ -60,18 +60,24 @@ impl Backoff {
     }
 }
 
-/// How long a connection must last for the backoff to start again from its initial wait.
+/// How long an accepted connection must last, with no packet exchanged, for the backoff to
+/// start again from its initial wait.
 const STABLE: Duration = Duration::from_secs(10);
 
-/// Counts reconnection attempts for a [`Backoff`]: a connection that stayed up (10 s, or the
-/// backoff's maximum if shorter) starts the backoff again; one the broker drops at once (a
-/// flapping broker, a session it can't resume) counts as a failed attempt, so retries slow
-/// down instead of looping.
+/// Counts reconnection attempts for a [`Backoff`].
+///
+/// A connection that worked starts the backoff again, so a cut after minutes of traffic is
+/// followed by a reconnection after the initial wait (with jitter). *Worked* means the broker
+/// accepted it and then sent at least one more packet ([`worked`](Self::worked)), or it stayed
+/// up 10 s (or the backoff's maximum if shorter). Only failures climb the ladder: a transport
+/// that does not open, a connection that ends before CONNACK, or one the broker accepts and
+/// drops before anything else passes (a flapping broker, a session it can't resume).
 #[derive(Debug, Clone)]
 pub struct Reconnect {
     backoff: Backoff,
     attempt: u32,
     connected_at: Option<Instant>,
+    worked: bool,
 }
 
 impl Reconnect {
@@ -81,6 +87,7 @@ impl Reconnect {
             backoff,
             attempt: 0,
             connected_at: None,
+            worked: false,
         }
     }
 
@@ -97,15 +104,22 @@ impl Reconnect {
     /// A connection was accepted at `now`.
     pub fn connected(&mut self, now: Instant) {
         self.connected_at = Some(now);
+        self.worked = false;
+    }
+
+    /// The accepted connection exchanged packets: it worked
+    /// ([`Session::exchanged`](crate::Session::exchanged)).
+    pub fn worked(&mut self) {
+        self.worked = true;
     }
 
     /// The connection ended, or an attempt failed, at `now`: the wait before the next attempt.
     /// `random` is drawn uniformly from `[0, 1)` by the caller.
     pub fn next_delay(&mut self, now: Instant, random: f64) -> Duration {
-        let stable = self
-            .connected_at
-            .take()
-            .is_some_and(|at| now.saturating_duration_since(at) >= self.backoff.max.min(STABLE));
+        let worked = core::mem::take(&mut self.worked);
+        let stable = self.connected_at.take().is_some_and(|at| {
+            worked || now.saturating_duration_since(at) >= self.backoff.max.min(STABLE)
+        });
         self.attempt = if stable {
             0
         } else {
@@ -169,5 +183,24 @@ mod tests {
             "stayed up 16 s"
         );
         assert_eq!(r.attempt(), 0);
+    }
+
+    #[test]
+    fn a_connection_that_worked_resets_however_short() {
+        let mut r = Reconnect::new(exact());
+        let t = |ms: u64| Instant::from_millis(ms);
+        for n in 0..5 {
+            r.next_delay(t(n), 0.0); // failures climb
+        }
+        assert_eq!(r.attempt(), 5);
+        r.connected(t(100));
+        r.worked();
+        assert_eq!(r.next_delay(t(600), 0.0), Duration::from_millis(100));
+        assert_eq!(r.attempt(), 0);
+        // Accepted but nothing else passed: a failure again.
+        r.connected(t(700));
+        assert_eq!(r.next_delay(t(800), 0.0), Duration::from_millis(100));
+        assert_eq!(r.attempt(), 1);
+        assert_eq!(r.next_delay(t(900), 0.0), Duration::from_millis(200));
     }
 }

@@ -140,6 +140,11 @@ pub struct Session<S = MemoryStore> {
     auth_challenge: bool,
     /// When the client last sent a packet: keep alive counts from here (MQTT-3.1.2-23).
     last_sent: Instant,
+    /// When the last packet arrived: a client that keeps sending to a server that went silent
+    /// pings it all the same, so a dead link is noticed while busy too.
+    last_received: Instant,
+    /// A packet arrived after the CONNACK of the current (or last) connection.
+    exchanged: bool,
     server: ServerLimits,
     outgoing: Outgoing,
     incoming: Incoming,
@@ -183,6 +188,8 @@ impl<S: Store> Session<S> {
             ping_outstanding: false,
             auth_challenge: false,
             last_sent: Instant::ZERO,
+            last_received: Instant::ZERO,
+            exchanged: false,
             outgoing: Outgoing::new(),
             incoming: Incoming::default(),
             aliases: Aliases::default(),
@@ -279,6 +286,12 @@ impl<S: Store> Session<S> {
     /// QoS 1 and 2 publishes sent and not yet complete.
     pub fn publishes_in_flight(&self) -> usize {
         self.outgoing.publishes_in_flight()
+    }
+
+    /// Whether the server sent any packet after the CONNACK of the current (or last)
+    /// connection: the connection worked, beyond being accepted.
+    pub fn exchanged(&self) -> bool {
+        self.exchanged
     }
 
     /// Publishes accepted and waiting to be sent.
@@ -382,6 +395,8 @@ impl<S: Store> Session<S> {
         self.ping_outstanding = false;
         self.auth_challenge = false;
         self.last_sent = now;
+        self.last_received = now;
+        self.exchanged = false;
         self.timers.stop_all();
         self.timers
             .set(Timer::ConnAck, now + self.config.connect_timeout);
@@ -459,11 +474,11 @@ impl<S: Store> Session<S> {
             return;
         }
         if self.timers.expired(Timer::KeepAlive, now) && self.state == ConnectionState::Connected {
-            if self.ping_outstanding {
-                self.timers.stop(Timer::KeepAlive);
-            } else {
-                self.send(now, &Packet::PingReq);
+            self.timers.stop(Timer::KeepAlive);
+            if !self.ping_outstanding {
+                // Outstanding first, so that sending does not arm keep alive again.
                 self.ping_outstanding = true;
+                self.send(now, &Packet::PingReq);
                 let timeout = self.config.ping_timeout.unwrap_or(self.server.keep_alive);
                 self.timers.set(Timer::PingResp, now + timeout);
             }
@@ -753,8 +768,12 @@ impl<S: Store> Session<S> {
 
     fn handle_packet(&mut self, now: Instant, packet: Packet) {
         self.timers.stop(Timer::PingResp);
-        if core::mem::take(&mut self.ping_outstanding) {
-            // Keep alive may have come due while the PINGRESP was awaited.
+        self.ping_outstanding = false;
+        self.last_received = now;
+        if self.state == ConnectionState::Connected {
+            self.exchanged = true;
+            // Keep alive counts from here too, and may have come due while a PINGRESP was
+            // awaited.
             self.arm_keep_alive(now);
         }
         if self.state == ConnectionState::Connecting
@@ -1821,10 +1840,14 @@ impl<S: Store> Session<S> {
         }
     }
 
+    /// PINGREQ is due one keep alive interval after the client last sent anything
+    /// (MQTT-3.1.2-23), or after the server last did, whichever is earlier: a client that keeps
+    /// sending to a server that stopped answering pings it anyway (a client may send PINGREQ at
+    /// any time), and gives the connection up when no answer comes within the ping timeout.
     fn arm_keep_alive(&mut self, now: Instant) {
         let keep_alive = self.server.keep_alive;
         if keep_alive > Duration::ZERO && !self.ping_outstanding {
-            let due = (self.last_sent + keep_alive).max(now);
+            let due = (self.last_sent.min(self.last_received) + keep_alive).max(now);
             self.timers.set(Timer::KeepAlive, due);
         }
     }

@@ -1,4 +1,5 @@
-//! Keep alive: PINGREQ when nothing was sent for the interval (MQTT-3.1.2-23), the PINGRESP
+//! Keep alive: PINGREQ when nothing was sent for the interval (MQTT-3.1.2-23), or nothing
+//! received while the client kept sending (a dead link noticed while busy), the PINGRESP
 //! timeout, and keep alive off.
 
 mod harness;
@@ -201,8 +202,44 @@ fn server_keep_alive_per_connection(mode: Mode) {
     assert_eq!(h.sent_timed(), [(start + KEEP_ALIVE, Packet::PingReq)]);
 }
 
+/// A client that keeps publishing to a server that went silent (a black-holed link) still
+/// pings it one interval after the server last sent anything, and gives the connection up one
+/// ping timeout later: within twice the keep alive, at every QoS.
+fn busy_client_notices_a_silent_server(mode: Mode) {
+    for qos in [0, 1, 2] {
+        let mut config = mode.config();
+        config.keep_alive = Duration::from_secs(5);
+        let mut h = Harness::with_config(mode, config);
+        h.connect();
+        let connected = h.ms();
+        let mut pinged_at = None;
+        let mut ended_at = None;
+        for _ in 0..20 {
+            h.advance(Duration::from_secs(1));
+            if h.session.is_connected() {
+                h.cmd(|s, now| s.publish(now, msg("t", "x", qos))).unwrap();
+            }
+            for (at, packet) in h.sent_timed() {
+                if packet == Packet::PingReq && pinged_at.is_none() {
+                    pinged_at = Some(at);
+                }
+            }
+            if ended_at.is_none()
+                && h.events()
+                    .iter()
+                    .any(|e| matches!(e, Event::Disconnected(DisconnectReason::KeepAliveTimeout)))
+            {
+                ended_at = Some(h.ms());
+            }
+        }
+        assert_eq!(pinged_at, Some(connected + 5_000), "QoS {qos}");
+        assert_eq!(ended_at, Some(connected + 10_000), "QoS {qos}");
+    }
+}
+
 scenarios! {
     all: pingreq_when_idle, traffic_postpones_pingreq, acks_postpone_pingreq, missing_pingresp,
+        busy_client_notices_a_silent_server,
         ping_timeout_configured, ping_timeout_longer_than_keep_alive, any_packet_answers_pingreq,
         keep_alive_zero, early_and_repeated_timeouts;
     v5: server_keep_alive, server_keep_alive_zero, server_keep_alive_per_connection;
