@@ -361,7 +361,16 @@ impl Client {
     /// let client = Client::with_config(config);
     /// ```
     pub fn with_config(config: Config) -> Client {
-        let mut core = Core::new(config, mqtt_client::Settings::default(), fastrand::u64(..));
+        Client::with_store(config, mqtt_session::MemoryStore::new())
+    }
+
+    /// [`with_config`](Self::with_config), keeping the session's state in `store`: a durable
+    /// one (such as `mqtt_store::FileStore`) for a client that must not lose what it accepted
+    /// across a crash. The client starts from what the store holds, and resends, in order,
+    /// what the broker had not acknowledged, once connected.
+    pub fn with_store(config: Config, store: impl mqtt_session::Store + Send + 'static) -> Client {
+        let settings = mqtt_client::Settings::default();
+        let mut core = Core::with_store(config, settings, fastrand::u64(..), Box::new(store));
         core.pause_delivery();
         let changed = Arc::new(Condvar::new());
         let inner = Inner {

@@ -14,8 +14,8 @@ use mqtt_proto::{
 };
 use mqtt_session::{
     AckMode, AckToken, Callback, Command, Condition, Config, ConnectionState, DisconnectReason,
-    Event, FailReason, Instant, Published, Qos2Delivery, Received, Reconnect, RequestId, Session,
-    Subscribed, Unsubscribed, UsageError,
+    Event, FailReason, Instant, MemoryStore, Published, Qos2Delivery, Received, Reconnect,
+    RequestId, Session, Store, Subscribed, Unsubscribed, UsageError,
 };
 
 use crate::callbacks::{CallbackRun, Callbacks, Hook, Registration, Work};
@@ -183,7 +183,7 @@ struct EventQueue {
 /// [`poll_timeout`](Self::poll_timeout); and wake up when the core says so. Adapters share the
 /// core between the driver and the handles behind a lock; nothing in it blocks or waits.
 pub struct Core<C> {
-    session: Session,
+    session: Session<Box<dyn Store + Send>>,
     settings: Settings,
     /// The application's choice; the session itself always runs in manual mode, so that the
     /// core acknowledges a message only once its targets have it.
@@ -262,7 +262,21 @@ impl<C: 'static> Core<C> {
     /// A client for `config` and `settings`, not connected: the first
     /// [`poll_step`](Self::poll_step) says to open a transport. `seed` seeds the backoff's
     /// jitter; draw it from any source of randomness.
-    pub fn new(mut config: Config, settings: Settings, seed: u64) -> Core<C> {
+    pub fn new(config: Config, settings: Settings, seed: u64) -> Core<C> {
+        Core::with_store(config, settings, seed, Box::new(MemoryStore::new()))
+    }
+
+    /// A client whose session records its state in `store`, and starts from what `store`
+    /// holds ([`Session::from_store`]): a restarted process that opens the same durable store
+    /// resends, in order, what the broker had not acknowledged. The store is flushed
+    /// ([`Store::flush`]) before the client hands out bytes to send, so that no packet leaves
+    /// before the state it implies is kept.
+    pub fn with_store(
+        mut config: Config,
+        settings: Settings,
+        seed: u64,
+        store: Box<dyn Store + Send>,
+    ) -> Core<C> {
         let ack_mode = config.ack_mode;
         config.ack_mode = AckMode::Manual;
         let qos2_on_pubrel = config.qos2_delivery == Qos2Delivery::OnPubRel;
@@ -270,7 +284,7 @@ impl<C: 'static> Core<C> {
         settings.stream_capacity = settings.stream_capacity.max(1);
         settings.event_capacity = settings.event_capacity.max(1);
         Core {
-            session: Session::new(config),
+            session: Session::from_store(config, store),
             reconnect: settings.reconnect.map(Reconnect::new),
             settings,
             ack_mode,
@@ -321,7 +335,7 @@ impl<C: 'static> Core<C> {
     // ---- getters ------------------------------------------------------------------------
 
     /// The session.
-    pub fn session(&self) -> &Session {
+    pub fn session(&self) -> &Session<Box<dyn Store + Send>> {
         &self.session
     }
 
@@ -1249,6 +1263,11 @@ impl<C: 'static> Core<C> {
         if self.dropped > 0 {
             let count = core::mem::take(&mut self.dropped);
             self.broadcast(ClientEvent::MessagesDropped { count });
+        }
+        if !self.out.is_empty()
+            && let Err(error) = self.session.store_mut().flush()
+        {
+            self.broadcast(ClientEvent::StoreFailed(error));
         }
     }
 

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::time::Duration;
 
 use mqtt_proto::{ReasonCode, TopicFilter};
-use mqtt_session::{Connected, DisconnectReason, FailReason, UsageError};
+use mqtt_session::{Connected, DisconnectReason, FailReason, StoreError, UsageError};
 
 /// A change in the client's connection, for the application's event streams.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +47,9 @@ pub enum ClientEvent {
     /// ([`Config::resubscribe`](mqtt_session::Config::resubscribe)): their streams ended with
     /// [`StreamEnd::SessionLost`].
     SubscriptionsLost(Vec<TopicFilter>),
+    /// The store could not make the session's state durable before bytes went out
+    /// ([`Store::flush`](mqtt_session::Store::flush)); the bytes went out all the same.
+    StoreFailed(StoreError),
     /// QoS 0 messages were dropped because a stream was full
     /// ([`Overflow::DropOldest`](crate::Overflow::DropOldest)).
     MessagesDropped {

@@ -105,6 +105,8 @@ mod message;
 pub mod packets;
 mod replies;
 mod settings;
+#[cfg(feature = "std")]
+mod slot;
 mod streams;
 
 pub use crate::callbacks::{CallbackRun, Hook};
@@ -115,6 +117,8 @@ pub use crate::event::{ClientEvent, End, Failure, StreamEnd};
 pub use crate::message::Message;
 pub use crate::replies::Interest;
 pub use crate::settings::{Overflow, Settings};
+#[cfg(feature = "std")]
+pub use crate::slot::StoreSlot;
 pub use crate::streams::StreamId;
 pub use mqtt_proto as proto;
 pub use mqtt_session as session;

@@ -7,7 +7,8 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use mqtt_client::{
-    ClientEvent, Core, Error, EventsId, Failure, Interest, Message, StreamEnd, StreamId, packets,
+    ClientEvent, Core, Error, EventsId, Failure, Interest, Message, StoreSlot, StreamEnd, StreamId,
+    packets,
 };
 use mqtt_proto::{
     Auth, ByteString, Disconnect, Publish, QoS, ReasonCode, SubscribeProperties, Subscription,
@@ -118,11 +119,10 @@ impl Client {
     pub fn new(options: Options) -> (Client, Messages, Connection) {
         let mut options = options;
         options.session.connect_timeout = options.connect_timeout;
-        let mut core = Core::new(
-            options.session.clone(),
-            options.settings(),
-            fastrand::u64(..),
-        );
+        let store = options.store.as_ref().and_then(StoreSlot::take);
+        let store = store.unwrap_or_else(|| Box::new(mqtt_session::MemoryStore::new()));
+        let (config, settings) = (options.session.clone(), options.settings());
+        let mut core = Core::with_store(config, settings, fastrand::u64(..), store);
         core.retain_stream(StreamId::DEFAULT);
         core.set_after_connect(options.after_connect.clone());
         core.set_before_reconnect(options.before_reconnect.clone());

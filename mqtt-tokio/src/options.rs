@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mqtt_client::{Overflow, Settings};
+use mqtt_client::{Overflow, Settings, StoreSlot};
 use mqtt_proto::{ByteString, QoS, TopicName, Will};
 use mqtt_session::{Backoff, Config, Version};
 
@@ -118,6 +118,9 @@ pub struct Options {
     /// How long [`Client::disconnect`] waits for queued and in-flight publishes to finish
     /// before it sends DISCONNECT anyway.
     pub disconnect_timeout: Duration,
+    /// Where the session keeps what must survive a restart (unacknowledged publishes, inbound
+    /// QoS 2 state); in memory when `None`. See [`set_store`](Self::set_store).
+    pub store: Option<StoreSlot>,
 }
 
 impl Options {
@@ -141,6 +144,7 @@ impl Options {
             stream_capacity: 1024,
             overflow: Overflow::default(),
             disconnect_timeout: Duration::from_secs(5),
+            store: None,
         }
     }
 
@@ -229,6 +233,15 @@ impl Options {
         will.retain = retain;
         self.session.will = Some(will);
         Ok(self)
+    }
+
+    /// Keeps the session's state in `store`, a durable one (such as `mqtt_store::FileStore`)
+    /// for a client that must not lose what it accepted across a crash: the client starts
+    /// from what the store holds, and resends, in order, what the broker had not
+    /// acknowledged. The client built from these options takes it (see [`StoreSlot`]).
+    pub fn set_store(&mut self, store: impl mqtt_session::Store + Send + 'static) -> &mut Options {
+        self.store = Some(StoreSlot::new(store));
+        self
     }
 
     /// The client layer's settings.
