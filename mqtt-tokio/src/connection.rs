@@ -167,6 +167,8 @@ impl Connection {
                 self.io = Some(Halves { reader, writer });
                 self.out.clear();
                 self.unflushed = 0;
+                // Half a packet left from the last transport is not the start of this one's.
+                self.read_buf.clear();
                 self.last_error = None;
                 self.shared.lock().handle_transport_opened(now);
             }

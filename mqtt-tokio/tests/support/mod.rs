@@ -6,6 +6,7 @@
 //! broker that can't be reached is a test failure, never a skip.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod faults;
 pub mod front;
 pub mod pki;
 pub mod scripted;
