@@ -223,7 +223,7 @@ async fn half_a_packet_and_a_stall() {
             .await
             .unwrap();
     }
-    let mut seen = vec![false; 100];
+    let mut seen = [false; 100];
     while seen.contains(&false) {
         let message = tokio::time::timeout(Duration::from_secs(15), messages.recv())
             .await
