@@ -263,3 +263,62 @@ fn connect_without_retry_reports_the_failure() {
         .unwrap();
     client.disconnect().unwrap();
 }
+
+/// A durable store: what a client accepted and the broker did not acknowledge survives the
+/// client, and a new client on the same store (a restarted process) sends it again, in order,
+/// with DUP.
+#[test]
+fn a_durable_store_carries_unacknowledged_publishes_to_the_next_client() {
+    let path = std::env::temp_dir().join(client_id("blocking-store")).join("session.log");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let script = Scripted::start();
+    let port = script.address.port();
+    let broker = std::thread::spawn(move || {
+        // First client: three publishes, none acknowledged.
+        let mut peer = script.accept();
+        peer.expect(0x10);
+        peer.send(&[0x20, 0x02, 0x00, 0x00]);
+        let first: Vec<Vec<u8>> = (0..3).map(|_| peer.expect(0x32)).collect();
+        drop(peer);
+        // The next client, on the same store: the session is resumed and they come again.
+        let mut peer = script.accept();
+        peer.expect(0x10);
+        peer.send(&[0x20, 0x02, 0x01, 0x00]);
+        let again: Vec<Vec<u8>> = (0..3).map(|_| peer.expect(0x3a)).collect();
+        for publish in &again {
+            peer.send(&[0x40, 0x02, publish[7], publish[8]]);
+        }
+        (first, again)
+    });
+    let open = || {
+        let (store, _) = mqtt_store::FileStore::open(&path, Default::default()).unwrap();
+        let mut config = Config::new("durable-blocking", Version::V311);
+        config.clean_start = false;
+        Client::with_store(config, store)
+    };
+    let mut options = ConnectOptions::port(port);
+    options.disconnect_timeout = Duration::from_millis(100);
+    let client = open();
+    client.connect("127.0.0.1", KEEP_ALIVE, options.clone()).unwrap();
+    client.loop_start(None).unwrap();
+    for n in 0..3u8 {
+        client.publish("t/x", vec![n], QoS::AtLeastOnce, false).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    drop(client);
+    let client = open();
+    assert_eq!(client.publishes_in_flight(), 3, "the store gave them back");
+    client.connect("127.0.0.1", KEEP_ALIVE, options).unwrap();
+    client.loop_start(None).unwrap();
+    let (first, again) = broker.join().unwrap();
+    let payloads = |packets: &[Vec<u8>]| packets.iter().map(|p| p[9]).collect::<Vec<u8>>();
+    assert_eq!(payloads(&first), [0, 1, 2]);
+    assert_eq!(payloads(&again), [0, 1, 2], "in order, with DUP (0x3a)");
+    let started = std::time::Instant::now();
+    while client.publishes_in_flight() > 0 && started.elapsed() < WAIT {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(client.publishes_in_flight(), 0);
+    client.disconnect().unwrap();
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
