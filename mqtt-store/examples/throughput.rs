@@ -60,7 +60,9 @@ fn connected<S: Store>(store: S) -> Session<S> {
     let mut config = Config::new("throughput", Version::V5);
     config.max_inflight = std::num::NonZeroU16::new(WINDOW as u16).expect("not 0");
     let mut session = Session::with_store(config, store);
-    session.handle_transport_opened(Instant::ZERO).expect("opens");
+    session
+        .handle_transport_opened(Instant::ZERO)
+        .expect("opens");
     while session.poll_transmit().is_some() {}
     let mut connack = Vec::new();
     Packet::ConnAck(ConnAck::default())
@@ -111,9 +113,13 @@ fn run<S: Store>(store: S, acks: &Acks, seconds: f64) -> f64 {
 }
 
 fn file_store(dir: &Path, sync: SyncPolicy) -> FileStore {
-    let path = dir.join(format!("throughput-{}-{sync:?}.mqttlog", std::process::id()));
+    let path = dir.join(format!(
+        "throughput-{}-{sync:?}.mqttlog",
+        std::process::id()
+    ));
     let _ = std::fs::remove_file(&path);
-    let (store, _) = FileStore::open(&path, StoreOptions::default().with_sync(sync)).expect("opens");
+    let (store, _) =
+        FileStore::open(&path, StoreOptions::default().with_sync(sync)).expect("opens");
     store
 }
 
@@ -122,11 +128,21 @@ fn main() {
     let seconds: f64 = args.next().map_or(3.0, |s| s.parse().expect("SECONDS"));
     let dir = args.next().map_or_else(std::env::temp_dir, Into::into);
     let acks = Acks::new();
-    println!("QoS 1, windows of {WINDOW}, one flush per window, log in {}", dir.display());
+    println!(
+        "QoS 1, windows of {WINDOW}, one flush per window, log in {}",
+        dir.display()
+    );
     println!("{:<24} {:>12} {:>10}", "store", "msg/s", "relative");
     let memory = run(MemoryStore::new(), &acks, seconds);
-    println!("{:<24} {memory:>12.0} {:>10.3}", "MemoryStore (no file)", 1.0);
-    for sync in [SyncPolicy::Never, SyncPolicy::Batched, SyncPolicy::EveryRecord] {
+    println!(
+        "{:<24} {memory:>12.0} {:>10.3}",
+        "MemoryStore (no file)", 1.0
+    );
+    for sync in [
+        SyncPolicy::Never,
+        SyncPolicy::Batched,
+        SyncPolicy::EveryRecord,
+    ] {
         let store = file_store(&dir, sync);
         let path = store.path().to_path_buf();
         let rate = run(store, &acks, seconds);

@@ -562,7 +562,6 @@ impl Replayed {
             }
         }
     }
-
 }
 
 /// Reads the log into `state`; returns the length of its good part. The first record that is

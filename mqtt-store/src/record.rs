@@ -44,6 +44,10 @@ const HAS_PACKET_ID: u8 = 0b1;
 
 /// One record, as read back.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one at a time, moved into the store's map: a box would be one more allocation"
+)]
 pub(crate) enum Record {
     Outgoing {
         id: PublishId,
@@ -65,7 +69,9 @@ fn stage_byte(stage: Stage) -> Result<u8, StoreError> {
         Stage::Queued => Ok(0),
         Stage::Sent => Ok(1),
         Stage::Released => Ok(2),
-        other => Err(StoreError::Failed(format!("no record format for {other:?}"))),
+        other => Err(StoreError::Failed(format!(
+            "no record format for {other:?}"
+        ))),
     }
 }
 
@@ -353,7 +359,13 @@ mod tests {
     #[test]
     fn a_queued_record_is_as_long_as_the_same_publish_sent() {
         let mut queued = Vec::new();
-        outgoing(&mut queued, PublishId::new(1), Stage::Queued, &rich_publish()).unwrap();
+        outgoing(
+            &mut queued,
+            PublishId::new(1),
+            Stage::Queued,
+            &rich_publish(),
+        )
+        .unwrap();
         let mut sent = rich_publish();
         sent.packet_id = PacketId::new(300);
         let mut buf = Vec::new();

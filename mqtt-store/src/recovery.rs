@@ -29,7 +29,9 @@ impl Recovery {
 
     /// The number of bytes dropped from the end of the log.
     pub fn dropped_bytes(&self) -> u64 {
-        self.damage.as_ref().map_or(0, |damage| damage.dropped_bytes)
+        self.damage
+            .as_ref()
+            .map_or(0, |damage| damage.dropped_bytes)
     }
 }
 

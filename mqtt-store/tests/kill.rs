@@ -137,7 +137,10 @@ fn kill_and_check(
     for line in lines {
         read(&line.unwrap(), &mut reported);
     }
-    assert!(reported >= wait_for, "run {run}: the child stopped at {reported}");
+    assert!(
+        reported >= wait_for,
+        "run {run}: the child stopped at {reported}"
+    );
 
     let (store, recovery) = FileStore::open(dir.log(), options()).unwrap();
     let mut expected = before.clone();

@@ -40,10 +40,7 @@ fn message(payload: &'static str, qos: QoS, version: Version) -> Publish {
 /// Feeds one packet from the broker.
 fn feed(session: &mut Session<FileStore>, packet: impl Into<Packet>) {
     let mut bytes = Vec::new();
-    packet
-        .into()
-        .encode(session.version(), &mut bytes)
-        .unwrap();
+    packet.into().encode(session.version(), &mut bytes).unwrap();
     session.handle_bytes(Instant::from_millis(10), &bytes);
 }
 
@@ -93,9 +90,15 @@ fn restart_resumes(version: Version) {
         message("c", QoS::AtLeastOnce, version),
     );
     for publish in [&a, &b, &c, &message("d", QoS::AtMostOnce, version)] {
-        session.publish(Instant::from_millis(1), publish.clone()).unwrap();
+        session
+            .publish(Instant::from_millis(1), publish.clone())
+            .unwrap();
     }
-    assert_eq!(sent(&mut session).len(), 2, "a and b; c and d wait for room");
+    assert_eq!(
+        sent(&mut session).len(),
+        2,
+        "a and b; c and d wait for room"
+    );
     feed(&mut session, PubRec::new(pid(2)));
     assert_eq!(sent(&mut session), [Packet::from(PubRel::new(pid(2)))]);
     let mut inbound = Publish::new(TopicName::new("in").unwrap(), "e");
@@ -111,7 +114,11 @@ fn restart_resumes(version: Version) {
     let (store, recovery) = open(&dir.log(), options);
     assert!(recovery.is_clean(), "{recovery:?}");
     assert_eq!(store.load(), before);
-    let stages: Vec<(u64, Stage)> = before.outgoing.iter().map(|r| (r.id.get(), r.stage)).collect();
+    let stages: Vec<(u64, Stage)> = before
+        .outgoing
+        .iter()
+        .map(|r| (r.id.get(), r.stage))
+        .collect();
     assert_eq!(
         stages,
         [(1, Stage::Sent), (2, Stage::Released), (3, Stage::Queued)]

@@ -47,7 +47,11 @@ fn written(dir: &TempDir, ops: &[Op]) -> (Vec<u8>, Vec<u64>) {
 fn a_reopened_log_gives_back_what_was_saved() {
     let dir = TempDir::new("reopen");
     let ops = script();
-    for sync in [SyncPolicy::EveryRecord, SyncPolicy::Batched, SyncPolicy::Never] {
+    for sync in [
+        SyncPolicy::EveryRecord,
+        SyncPolicy::Batched,
+        SyncPolicy::Never,
+    ] {
         let _ = std::fs::remove_file(dir.log());
         let options = StoreOptions::default().with_sync(sync);
         let (mut store, _) = open(&dir.log(), options);
@@ -220,7 +224,11 @@ fn compaction_keeps_the_state_and_appends_go_on_after_it() {
     }
     let before = store.log_len();
     store.compact().unwrap();
-    assert!(store.log_len() < before / 4, "{} of {before}", store.log_len());
+    assert!(
+        store.log_len() < before / 4,
+        "{} of {before}",
+        store.log_len()
+    );
     assert_eq!(store.log_len(), store.live_len());
     assert_eq!(store.load(), model(&ops));
     assert!(!dir.path().join("session.mqttlog.compact").exists());

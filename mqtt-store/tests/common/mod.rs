@@ -95,7 +95,11 @@ impl Op {
                 // the stage and the packet identifier, never the message.
                 let payload = vec![id as u8; payload_len + (id as usize % 7)];
                 store
-                    .save_outgoing(PublishId::new(id), &publish(qos, &payload, packet_id), stage)
+                    .save_outgoing(
+                        PublishId::new(id),
+                        &publish(qos, &payload, packet_id),
+                        stage,
+                    )
                     .unwrap();
             }
             Op::Remove(id) => store.remove_outgoing(PublishId::new(id)),
