@@ -344,7 +344,8 @@ impl FileStore {
         let len = self.buf.len() as u64;
         let over = self.len.saturating_add(len) > self.options.max_bytes;
         if self.needs_rewrite || (over && self.compaction_pays(len, self.live)) {
-            return self.compact();
+            // The change is on the disk only if the compaction succeeds.
+            return self.compact().inspect_err(|_| self.needs_rewrite = true);
         }
         if let Err(e) = self.append() {
             self.needs_rewrite = true;

@@ -180,7 +180,13 @@ fn kill_9_during_a_compaction_leaves_a_whole_log() {
     for run in 1..=20 {
         let recovery;
         (state, recovery) = kill_and_check(&dir, run, 5 + 7 * run as usize, true, &state);
-        assert!(recovery.is_clean(), "{recovery:?}");
+        // A write cut short by the kill (one that spans two pages can be) is the only damage.
+        assert!(
+            recovery
+                .damage
+                .is_none_or(|damage| damage.kind == DamageKind::Incomplete),
+            "{recovery:?}"
+        );
         interrupted += u32::from(recovery.stale_compaction);
         if interrupted >= 2 {
             return;
