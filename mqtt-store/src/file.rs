@@ -126,7 +126,8 @@ struct Entry {
 /// [`open`](FileStore::open) replays the log; a damaged tail is dropped and reported in the
 /// [`Recovery`].
 ///
-/// One process at a time may open a log: nothing locks the file.
+/// One process at a time may open a log: nothing locks the file. Dropping the store does not
+/// `fsync`: with [`SyncPolicy::Batched`], call [`flush`](Store::flush) first.
 ///
 /// # Errors
 ///
