@@ -17,6 +17,13 @@ use mqtt_proto::{
 pub struct PublishId(pub(crate) u64);
 
 impl PublishId {
+    /// The handle numbered `id`: for a [`Store`](crate::Store) that reads its records back from
+    /// where it wrote [`get`](Self::get), and for tests. A session hands out its own handles; one
+    /// made up here names a publish of the session only if a store gave it back.
+    pub const fn new(id: u64) -> PublishId {
+        PublishId(id)
+    }
+
     /// The number, increasing from 1 within a session: usable as the seed API's `mid`.
     pub const fn get(self) -> u64 {
         self.0
