@@ -269,7 +269,9 @@ fn connect_without_retry_reports_the_failure() {
 /// with DUP.
 #[test]
 fn a_durable_store_carries_unacknowledged_publishes_to_the_next_client() {
-    let path = std::env::temp_dir().join(client_id("blocking-store")).join("session.log");
+    let path = std::env::temp_dir()
+        .join(client_id("blocking-store"))
+        .join("session.log");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let script = Scripted::start();
     let port = script.address.port();
@@ -298,11 +300,18 @@ fn a_durable_store_carries_unacknowledged_publishes_to_the_next_client() {
     };
     let mut options = ConnectOptions::port(port);
     options.disconnect_timeout = Duration::from_millis(100);
+    // The first client must not come back by itself: the broker's next connection is for the
+    // second one.
+    options.reconnect = None;
     let client = open();
-    client.connect("127.0.0.1", KEEP_ALIVE, options.clone()).unwrap();
+    client
+        .connect("127.0.0.1", KEEP_ALIVE, options.clone())
+        .unwrap();
     client.loop_start(None).unwrap();
     for n in 0..3u8 {
-        client.publish("t/x", vec![n], QoS::AtLeastOnce, false).unwrap();
+        client
+            .publish("t/x", vec![n], QoS::AtLeastOnce, false)
+            .unwrap();
     }
     std::thread::sleep(Duration::from_millis(200));
     drop(client);

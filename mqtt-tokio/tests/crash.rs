@@ -50,12 +50,13 @@ async fn crash_child() {
     let [port, store, topic, level, from, id] = job.as_slice() else {
         panic!("bad job {job:?}");
     };
-    let (port, from, level): (u16, u32, u8) =
-        (port.parse().unwrap(), from.parse().unwrap(), level.parse().unwrap());
-    let store_options = StoreOptions {
-        sync: SyncPolicy::Batched,
-        ..StoreOptions::default()
-    };
+    let (port, from, level): (u16, u32, u8) = (
+        port.parse().unwrap(),
+        from.parse().unwrap(),
+        level.parse().unwrap(),
+    );
+    let mut store_options = StoreOptions::default();
+    store_options.sync = SyncPolicy::Batched;
     let (store, _recovery) = FileStore::open(store, store_options).unwrap();
     let mut options = options(port, id);
     options.set_store(store);
@@ -108,7 +109,13 @@ async fn a_killed_publisher_loses_nothing_it_accepted() {
                 store.display()
             );
             let mut child = Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "crash_child", "--ignored", "--nocapture", "--quiet"])
+                .args([
+                    "--exact",
+                    "crash_child",
+                    "--ignored",
+                    "--nocapture",
+                    "--quiet",
+                ])
                 .env("MQTT_CRASH_JOB", job)
                 .stdout(Stdio::piped())
                 .stderr(Stdio::null())
@@ -145,7 +152,11 @@ async fn a_killed_publisher_loses_nothing_it_accepted() {
                 .await
                 .unwrap_or_else(|_| {
                     let lost: Vec<usize> = (0..counts.len()).filter(|&i| counts[i] == 0).collect();
-                    panic!("{qos:?}: lost {} messages, from {:?}", lost.len(), &lost[..lost.len().min(5)])
+                    panic!(
+                        "{qos:?}: lost {} messages, from {:?}",
+                        lost.len(),
+                        &lost[..lost.len().min(5)]
+                    )
                 })
                 .unwrap();
             counts[u32::from_be_bytes(message.payload[..].try_into().unwrap()) as usize] += 1;
