@@ -101,11 +101,11 @@ async fn a_killed_publisher_loses_nothing_it_accepted() {
         let store = dir.join("session.log");
         let publisher_id = client_id("crash-pub");
 
-        let mut accepted: Option<u32> = None;
+        let mut counts = vec![0u32; COUNT as usize];
+        let mut next = 0;
         for round in 0..=5 {
-            let from = accepted.map_or(0, |n| n + 1);
             let job = format!(
-                "{broker_port} {} {topic} {level} {from} {publisher_id}",
+                "{broker_port} {} {topic} {level} {next} {publisher_id}",
                 store.display()
             );
             let mut child = Command::new(std::env::current_exe().unwrap())
@@ -124,29 +124,47 @@ async fn a_killed_publisher_loses_nothing_it_accepted() {
             let stdout = child.stdout.take().unwrap();
             // The last round runs to the end; the others are killed after 150 to 600 more
             // messages were accepted.
-            let kill_after = (round < 5).then(|| from + 150 + fastrand::u32(0..450));
-            let (mut done, mut last) = (false, accepted);
+            let kill_after = (round < 5).then(|| next + 150 + fastrand::u32(0..450));
+            let (mut done, mut printed) = (false, None);
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Some(n) = line.strip_prefix("accepted ") {
                     let n: u32 = n.parse().unwrap();
-                    last = Some(n);
-                    if kill_after.is_some_and(|k| n >= k) {
-                        child.kill().unwrap(); // SIGKILL
-                        break;
+                    printed = Some(n);
+                    if kill_after.is_some_and(|k| n == k) {
+                        child.kill().unwrap(); // SIGKILL; the lines it printed before still come
                     }
                 } else if line == "done" {
                     done = true;
                 }
             }
             child.wait().unwrap();
-            accepted = last;
             if round == 5 {
                 assert!(done, "the last child finished");
+                break;
             }
+            // Where the next child starts: after every message this one may have accepted.
+            // It reported most; one it accepted and had no time to report is in the store (not
+            // acknowledged yet) or reached the subscriber (acknowledged), after a moment.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            while let Some(message) = messages.try_recv() {
+                counts[u32::from_be_bytes(message.payload[..].try_into().unwrap()) as usize] += 1;
+            }
+            let (kept, _) = FileStore::open(&store, StoreOptions::default()).unwrap();
+            let stored = mqtt_tokio::session::Store::load(&kept)
+                .outgoing
+                .iter()
+                .map(|r| u32::from_be_bytes(r.publish.payload[..].try_into().unwrap()))
+                .max();
+            drop(kept);
+            let received = counts.iter().rposition(|&c| c > 0).map(|i| i as u32);
+            next = [printed, stored, received]
+                .into_iter()
+                .flatten()
+                .max()
+                .map_or(0, |n| n + 1);
         }
 
-        let mut counts = vec![0u32; COUNT as usize];
         while counts.contains(&0) {
             let message = tokio::time::timeout(Duration::from_secs(20), messages.recv())
                 .await
