@@ -136,7 +136,8 @@ pub struct Received {
     /// For PUBACK, PUBREC and PUBCOMP of the client's own publish: the handle
     /// [`Session::publish`](crate::Session::publish) returned for it, the seed API's `mid`.
     pub mid: Option<PublishId>,
-    /// The reason codes: one for PUBACK to PUBCOMP, one per filter for SUBACK and UNSUBACK.
+    /// The reason codes: one for PUBACK to PUBCOMP, DISCONNECT and AUTH, one per filter for
+    /// SUBACK and UNSUBACK.
     pub reason_codes: Vec<ReasonCode>,
 }
 
@@ -162,11 +163,17 @@ pub enum Command {
     PingReq,
     /// PINGRESP.
     PingResp,
+    /// DISCONNECT from the server (MQTT 5.0): `reason_codes` holds its reason code. The
+    /// connection ends right after ([`Event::Disconnected`]).
+    Disconnect,
+    /// AUTH (MQTT 5.0 enhanced authentication): `reason_codes` holds its reason code. Answer
+    /// it from [`Event::Auth`], which follows.
+    Auth,
 }
 
 impl Command {
     /// All commands, in the order of their packet types.
-    pub const ALL: [Command; 9] = [
+    pub const ALL: [Command; 11] = [
         Command::Publish,
         Command::PubAck,
         Command::PubRec,
@@ -176,6 +183,8 @@ impl Command {
         Command::UnsubAck,
         Command::PingReq,
         Command::PingResp,
+        Command::Disconnect,
+        Command::Auth,
     ];
 
     pub(crate) const fn index(self) -> usize {

@@ -800,6 +800,8 @@ impl<S: Store> Session<S> {
                 Ok(())
             }
             Packet::Disconnect(disconnect) => {
+                let code = disconnect.reason_code;
+                self.received(Command::Disconnect, None, None, &[code]);
                 self.close(DisconnectReason::ByServer(disconnect));
                 Ok(())
             }
@@ -1225,6 +1227,7 @@ impl<S: Store> Session<S> {
             ));
         }
         self.auth_challenge = auth.reason_code == ReasonCode::CONTINUE_AUTHENTICATION;
+        self.received(Command::Auth, None, None, &[auth.reason_code]);
         self.events.push_back(Event::Auth(auth));
         Ok(())
     }

@@ -206,6 +206,54 @@ fn every_packet_reported_in_manual_mode(mode: Mode) {
     }
 }
 
+/// MQTT 5.0: the server's AUTH and DISCONNECT are reported with their reason codes, before
+/// the events that act on them (Event::Auth, Event::Disconnected), so that the seed's
+/// callbacks can be registered for them too.
+fn auth_and_disconnect(mode: Mode) {
+    let method = "SCRAM-SHA-1";
+    let auth = |code: u8| Auth {
+        reason_code: ReasonCode(code),
+        properties: AuthProperties {
+            authentication_method: Some(method.into()),
+            ..Default::default()
+        },
+    };
+    let mut config = mode.config();
+    config.packet_events = true;
+    config.connect_properties.authentication_method = Some(method.into());
+    let mut h = Harness::with_config(mode, config);
+    h.open();
+    h.inject(auth(0x18));
+    match h.events().as_slice() {
+        [Event::Received(data), Event::Auth(a)] => {
+            assert_eq!(data.command, Command::Auth);
+            assert_eq!(data.reason_codes, [ReasonCode(0x18)]);
+            assert_eq!(a.reason_code, ReasonCode(0x18));
+        }
+        other => panic!("{other:?}"),
+    }
+    h.cmd(|s, now| s.auth(now, auth(0x18))).unwrap();
+    h.inject(connack_v5(ConnAckProperties {
+        authentication_method: Some(method.into()),
+        ..Default::default()
+    }));
+    h.skip();
+    h.inject(Disconnect::new(ReasonCode(0x8B)));
+    let events = h.events();
+    match events.as_slice() {
+        [
+            Event::Received(data),
+            Event::Disconnected(DisconnectReason::ByServer(d)),
+        ] => {
+            assert_eq!(data.command, Command::Disconnect);
+            assert_eq!(data.reason_codes, [ReasonCode(0x8B)]);
+            assert_eq!((data.message.as_ref(), data.packet_id), (None, None));
+            assert_eq!(d.reason_code, ReasonCode(0x8B));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// Without `packet_events` no Received events are made.
 fn off_by_default(mode: Mode) {
     let mut h = Harness::new(mode);
@@ -221,4 +269,5 @@ scenarios! {
     all: publish_qos0_qos1, publish_qos2_on_publish, publish_qos2_on_pubrel,
         every_packet_reported_in_manual_mode, off_by_default;
     v311_v5: acks_and_pingresp;
+    v5: auth_and_disconnect;
 }
