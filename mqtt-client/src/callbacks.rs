@@ -4,7 +4,7 @@ use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use mqtt_session::{AckToken, Callback, Command, Condition, Received, Router};
+use mqtt_session::{Callback, Command, Condition, Received, Router};
 
 use crate::streams::DeliveryKey;
 
@@ -60,13 +60,14 @@ pub(crate) enum Registration<C> {
 /// One thing for the callbacks to do.
 pub(crate) enum Work {
     /// A received packet for the router. For a message, `delivery` waits for the callback
-    /// (automatic acknowledgement) or `token` is acknowledged when it returns (manual);
-    /// `sole` when no stream took the message, so that it goes to the default stream if no
-    /// callback runs.
+    /// (automatic acknowledgement), or (manual) `lent` says its token waits in the core, where
+    /// the callback may take it ([`Core::take_message`](crate::Core::take_message)) and where
+    /// it is acknowledged when the callback returns otherwise; `sole` when no stream took the
+    /// message, so that it goes to the default stream if no callback runs.
     Packet {
         received: Box<Received>,
         delivery: Option<DeliveryKey>,
-        token: Option<AckToken>,
+        lent: bool,
         sole: bool,
     },
     AfterConnect,

@@ -9,8 +9,8 @@ use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use mqtt_proto::{
-    Auth, ByteString, Disconnect, Publish, QoS, ReasonCode, SubscribeProperties, Subscription,
-    TopicFilter, UnsubscribeProperties, Will,
+    Auth, ByteString, Disconnect, PacketId, Publish, QoS, ReasonCode, SubscribeProperties,
+    Subscription, TopicFilter, UnsubscribeProperties, Will,
 };
 use mqtt_session::{
     AckMode, AckToken, Callback, Command, Condition, Config, ConnectionState, DisconnectReason,
@@ -250,6 +250,9 @@ pub struct Core<C> {
     has_before_reconnect: bool,
     has_after_connect: bool,
     work: Vec<Work>,
+    /// With manual acknowledgement, the tokens of messages handed to callbacks, until the
+    /// callback returns or takes its message ([`take_message`](Self::take_message)).
+    lent: Vec<AckToken>,
     on_auth: Option<AuthHandler>,
 
     events: Vec<Option<EventQueue>>,
@@ -325,6 +328,7 @@ impl<C: 'static> Core<C> {
             has_before_reconnect: false,
             has_after_connect: false,
             work: Vec::new(),
+            lent: Vec::new(),
             on_auth: None,
             events: Vec::new(),
             driver: None,
@@ -605,13 +609,18 @@ impl<C: 'static> Core<C> {
             let Work::Packet {
                 received,
                 delivery,
-                token,
+                lent,
                 sole,
             } = work
             else {
                 continue;
             };
             let handled = handled.get(index).copied().unwrap_or(false);
+            // Gone when the callback took the message with its token.
+            let token = match received.packet_id {
+                Some(packet_id) if lent => self.take_lent(packet_id),
+                _ => None,
+            };
             match received.message {
                 Some(publish) if sole && !handled => {
                     self.deliver_default(now, Message::with_ack(publish, token), delivery);
@@ -813,6 +822,27 @@ impl<C: 'static> Core<C> {
         self.session.ack(now, token, reason_code)?;
         self.after_command(now);
         Ok(())
+    }
+
+    /// With manual acknowledgement ([`AckMode::Manual`]), takes the message a callback is
+    /// running for (`received`, the data the callback was given), with the right to
+    /// acknowledge it: the core then does not acknowledge it when the callback returns, and
+    /// the application acknowledges it with [`ack`](Self::ack), with any reason code, then or
+    /// later. Acknowledgements still reach the broker in the order the messages arrived, so a
+    /// message taken and never acknowledged holds back those after it.
+    ///
+    /// Call it from the callback, while the [`CallbackRun`] is out. `None` for a packet that
+    /// carries no message, a QoS 0 message, in automatic mode, when a stream holds the
+    /// message's token (a stream takes it before callbacks do), or when it was taken already.
+    pub fn take_message(&mut self, received: &Received) -> Option<Message> {
+        let publish = received.message.as_ref()?;
+        let token = self.take_lent(publish.packet_id?)?;
+        Some(Message::with_ack(publish.clone(), Some(token)))
+    }
+
+    fn take_lent(&mut self, packet_id: PacketId) -> Option<AckToken> {
+        let index = self.lent.iter().position(|t| t.packet_id() == packet_id)?;
+        Some(self.lent.swap_remove(index))
     }
 
     /// Sends an AUTH packet ([`Session::auth`](mqtt_session::Session::auth)).
@@ -1291,7 +1321,7 @@ impl<C: 'static> Core<C> {
                 self.work.push(Work::Packet {
                     received: Box::new(received),
                     delivery: None,
-                    token: None,
+                    lent: false,
                     sole: false,
                 });
             }
@@ -1439,10 +1469,12 @@ impl<C: 'static> Core<C> {
             }
         }
         if let Some(received) = received {
+            let lent = token.is_some();
+            self.lent.extend(token);
             self.work.push(Work::Packet {
                 received: Box::new(received),
                 delivery,
-                token,
+                lent,
                 sole: targets.is_empty(),
             });
         }

@@ -27,7 +27,8 @@
 //!   never acknowledged and lost. Only when the application has dropped the default stream is
 //!   a message nobody wants acknowledged and dropped. With manual acknowledgement
 //!   ([`AckMode::Manual`](mqtt_session::AckMode::Manual)) the application acknowledges, as
-//!   before.
+//!   before: a stream's message carries the token; a callback's message is acknowledged when
+//!   the callback returns, unless the callback takes it with [`Core::take_message`].
 //! - **G2, bounded and deadlock-free.** A slow consumer never stops the client from reading:
 //!   its own publishes, subscribes and pings complete. A stream holds
 //!   [`Settings::stream_capacity`] messages; QoS 1 and 2 messages beyond it wait

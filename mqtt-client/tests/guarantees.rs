@@ -132,6 +132,69 @@ fn manual_acknowledgement_waits_for_the_application(feed: Feed) {
     assert_eq!(h.sent(), [Packet::PubRec(PubRec::new(pid(7)))]);
 }
 
+/// With manual acknowledgement a callback's message is acknowledged when the callback
+/// returns, unless the callback takes it (`Core::take_message`, through the client it is
+/// given): then the application acknowledges it, with any reason code, and acknowledgements
+/// still leave in the order the messages arrived.
+fn a_callback_may_take_its_message_to_acknowledge_it_later(feed: Feed) {
+    let mut config = config(Version::V5);
+    config.ack_mode = AckMode::Manual;
+    let mut h = Harness::new(config, settings(), feed).with_default_stream();
+    let given = Arc::new(Mutex::new(Vec::<Received>::new()));
+    let log = given.clone();
+    h.core.on(
+        Command::Publish,
+        Box::new(move |_, data: &Received| log.lock().unwrap().push(data.clone())),
+    );
+    // The callback takes the messages that say "keep"; the others are acknowledged when it
+    // returns.
+    let taken = Arc::new(Mutex::new(Vec::<Message>::new()));
+    let keep = taken.clone();
+    h.in_callbacks = Some(Box::new(move |core: &mut Core<()>| {
+        for data in given.lock().unwrap().drain(..) {
+            if data.message.as_ref().is_some_and(|m| m.payload == "keep") {
+                let message = core.take_message(&data).expect("the callback's message");
+                assert!(message.needs_ack());
+                assert_eq!(core.take_message(&data), None, "taken once");
+                keep.lock().unwrap().push(message);
+            } else if data
+                .message
+                .as_ref()
+                .is_some_and(|m| m.qos == QoS::AtMostOnce)
+            {
+                assert_eq!(core.take_message(&data), None, "QoS 0 has no token");
+            }
+        }
+    }));
+    h.connect();
+    h.inject(incoming("t", "keep", QoS::AtLeastOnce, 1));
+    h.inject(incoming("t", "auto", QoS::AtLeastOnce, 2));
+    h.inject(incoming("t", "keep", QoS::ExactlyOnce, 3));
+    h.inject(incoming("t", "qos0", QoS::AtMostOnce, 0));
+    assert_eq!(h.sent(), [], "the first message holds back the others");
+    assert_eq!(h.recv(StreamId::DEFAULT), None, "the callback had them all");
+    let mut taken = std::mem::take(&mut *taken.lock().unwrap());
+    assert_eq!(taken.len(), 2);
+    let third = taken[1].take_ack().unwrap();
+    h.core.ack(h.now, third, ReasonCode(0x80)).unwrap();
+    h.run();
+    assert_eq!(h.sent(), []);
+    let first = taken[0].take_ack().unwrap();
+    h.core.ack(h.now, first, ReasonCode::SUCCESS).unwrap();
+    h.run();
+    assert_eq!(
+        h.sent(),
+        [
+            Packet::PubAck(PubAck::new(pid(1))),
+            Packet::PubAck(PubAck::new(pid(2))),
+            Packet::PubRec(PubRec {
+                reason_code: ReasonCode(0x80),
+                ..PubRec::new(pid(3))
+            }),
+        ]
+    );
+}
+
 // ---- G2: bounded and deadlock-free -------------------------------------------------------
 
 /// QoS 1 messages beyond a stream's capacity wait unacknowledged, while the client keeps
@@ -564,6 +627,7 @@ harness::scenarios!(
     unmatched_messages_go_to_the_default_stream_while_it_is_open,
     callbacks_take_messages_and_the_rest_go_to_the_default_stream,
     manual_acknowledgement_waits_for_the_application,
+    a_callback_may_take_its_message_to_acknowledge_it_later,
     a_full_stream_holds_acknowledgements_but_not_the_client,
     a_qos0_flood_drops_the_oldest_and_says_so,
     stop_reading_waits_for_room,

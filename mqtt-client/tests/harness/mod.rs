@@ -82,6 +82,9 @@ pub struct Harness {
     events: EventsId,
     pub log: Vec<ClientEvent>,
     pub waker: Arc<Counter>,
+    /// Runs after the callbacks of a step and before they are given back: what a callback
+    /// does with the client it is given (the core is unlocked meanwhile).
+    pub in_callbacks: Option<Box<dyn FnMut(&mut Core<()>)>>,
 }
 
 impl Harness {
@@ -109,6 +112,7 @@ impl Harness {
             events,
             log: Vec::new(),
             waker,
+            in_callbacks: None,
         }
     }
 
@@ -124,6 +128,9 @@ impl Harness {
             match self.core.poll_step(self.now) {
                 Step::Callbacks(mut run) => {
                     run.run(&());
+                    if let Some(hook) = &mut self.in_callbacks {
+                        hook(&mut self.core);
+                    }
                     self.core.finish_callbacks(self.now, run);
                 }
                 Step::Open => {
