@@ -50,5 +50,5 @@ pub use mqtt_session::{
     self as session, AckMode, Command, Config, PublishId, Qos2Delivery, Received, RequestId,
     Version,
 };
-pub use options::{ConnectOptions, Hook, PublishOptions, SocketKeepalive};
+pub use options::{ConnectOptions, Hook, PublishOptions, SocketKeepalive, WebSocketOptions};
 pub use rustls;

@@ -26,10 +26,71 @@ pub struct SocketKeepalive {
     pub interval: Duration,
 }
 
+/// MQTT over WebSocket (MQTT 5.0 §6): the path of the broker's WebSocket endpoint and extra
+/// headers for the HTTP upgrade request (Paho's `ws_set_options(path, headers)`). The client
+/// asks for the subprotocol `mqtt` and sends the MQTT byte stream in binary messages.
+///
+/// ```
+/// use mqtt_blocking::WebSocketOptions;
+///
+/// let ws = WebSocketOptions::new("/mqtt").with_header("Authorization", "Bearer 3q2+7w==");
+/// assert_eq!(ws.path, "/mqtt");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebSocketOptions {
+    /// The path of the request, `/mqtt` by default (`/` is added in front when missing).
+    pub path: String,
+    /// Headers added to the upgrade request, as (name, value).
+    pub headers: Vec<(String, String)>,
+}
+
+impl WebSocketOptions {
+    /// WebSocket on `path`, no extra headers.
+    pub fn new(path: impl Into<String>) -> WebSocketOptions {
+        WebSocketOptions {
+            path: path.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Adds a header to the upgrade request.
+    pub fn with_header(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> WebSocketOptions {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+impl Default for WebSocketOptions {
+    fn default() -> Self {
+        WebSocketOptions::new("/mqtt")
+    }
+}
+
+impl From<&str> for WebSocketOptions {
+    fn from(path: &str) -> WebSocketOptions {
+        WebSocketOptions::new(path)
+    }
+}
+
 /// The seed's `connect` arguments after `host` and `keepalive`, and the transport settings.
 ///
 /// Start from [`ConnectOptions::default`] or [`ConnectOptions::port`], then set fields or chain
-/// the `with_*` methods:
+/// the `with_*` methods. The transport is TCP, TLS with [`tls`](Self::tls), WebSocket
+/// (`ws://`) with [`websocket`](Self::websocket), and secure WebSocket (`wss://`) with both:
+///
+/// ```
+/// use mqtt_blocking::{tls, ConnectOptions, WebSocketOptions};
+///
+/// let ws = ConnectOptions::port(8080).with_websocket("/mqtt");
+/// let wss = ConnectOptions::port(443)
+///     .with_tls(tls::webpki_roots())
+///     .with_websocket(WebSocketOptions::new("/mqtt").with_header("Origin", "https://example.com"));
+/// ```
 ///
 /// ```
 /// use std::time::Duration;
@@ -57,6 +118,9 @@ pub struct ConnectOptions {
     pub tls: Option<Arc<ClientConfig>>,
     /// Verify the broker's certificate against this name instead of `host`.
     pub tls_server_name: Option<String>,
+    /// MQTT over WebSocket (Paho's `transport="websockets"`), over TLS too when
+    /// [`tls`](Self::tls) is set; `None` (the default) for MQTT straight on TCP or TLS.
+    pub websocket: Option<WebSocketOptions>,
     /// Run before each reconnection attempt (the seed's `breconnect_cb`), for example to
     /// refresh credentials with [`Client::set_username_pw`].
     pub before_reconnect: Option<Hook>,
@@ -87,6 +151,7 @@ impl Default for ConnectOptions {
             port: 1883,
             tls: None,
             tls_server_name: None,
+            websocket: None,
             before_reconnect: None,
             after_connect: None,
             sock_keepalive: None,
@@ -111,6 +176,12 @@ impl ConnectOptions {
     /// Sets [`tls`](Self::tls).
     pub fn with_tls(mut self, config: Arc<ClientConfig>) -> ConnectOptions {
         self.tls = Some(config);
+        self
+    }
+
+    /// Sets [`websocket`](Self::websocket): a path (`"/mqtt"`) or [`WebSocketOptions`].
+    pub fn with_websocket(mut self, websocket: impl Into<WebSocketOptions>) -> ConnectOptions {
+        self.websocket = Some(websocket.into());
         self
     }
 
@@ -151,6 +222,7 @@ impl fmt::Debug for ConnectOptions {
             .field("port", &self.port)
             .field("tls", &self.tls.is_some())
             .field("tls_server_name", &self.tls_server_name)
+            .field("websocket", &self.websocket)
             .field("before_reconnect", &self.before_reconnect.is_some())
             .field("after_connect", &self.after_connect.is_some())
             .field("sock_keepalive", &self.sock_keepalive)
@@ -202,6 +274,7 @@ mod tests {
         let options = ConnectOptions::default();
         assert_eq!(options.port, 1883);
         assert!(options.tls.is_none() && options.sock_keepalive.is_none());
+        assert!(options.websocket.is_none());
         assert!(options.reconnect.is_some());
     }
 }

@@ -1,6 +1,7 @@
 //! The byte stream to the broker: a non-blocking mio socket, optionally wrapped in a rustls
 //! `ClientConnection` driven by hand (`read_tls`/`process_new_packets`/`reader`,
-//! `writer`/`write_tls`).
+//! `writer`/`write_tls`), and optionally WebSocket framing on top (tungstenite, which only
+//! frames: TLS stays this module's).
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
@@ -11,12 +12,20 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use rustls::ClientConnection;
 use rustls::pki_types::ServerName;
+use tungstenite::client::IntoClientRequest;
+use tungstenite::handshake::client::{ClientHandshake, Request};
+use tungstenite::handshake::{HandshakeError, MidHandshake};
+use tungstenite::http::{HeaderName, HeaderValue};
+use tungstenite::{Message as WsMessage, WebSocket};
 
-use crate::options::ConnectOptions;
+use crate::options::{ConnectOptions, WebSocketOptions};
 use mqtt_client::Error;
 
 /// The most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
+
+/// The most MQTT bytes gathered into one WebSocket message (a larger single chunk goes whole).
+const MAX_WS_MESSAGE: usize = 64 * 1024;
 
 /// What a read found.
 pub(crate) enum ReadStatus {
@@ -29,18 +38,47 @@ pub(crate) enum ReadStatus {
 }
 
 /// An open connection to the broker.
-pub(crate) struct Transport {
+pub(crate) enum Transport {
+    /// MQTT straight on the byte stream.
+    Direct {
+        stream: Stream,
+        /// Plaintext handed to rustls whose records are not all written yet.
+        plaintext: usize,
+    },
+    /// MQTT in WebSocket binary messages (MQTT 5.0 §6).
+    WebSocket(Box<Ws>),
+}
+
+/// The byte stream: the socket, with TLS when configured.
+pub(crate) struct Stream {
     socket: TcpStream,
     tls: Option<Box<ClientConnection>>,
-    /// Plaintext handed to rustls whose records are not all written yet.
-    plaintext: usize,
+}
+
+/// The WebSocket layer: the upgrade handshake, then the connection.
+pub(crate) struct Ws {
+    state: WsState,
+    /// MQTT bytes handed to tungstenite and not yet flushed to the socket.
+    pending: usize,
+}
+
+enum WsState {
+    Handshake(MidHandshake<ClientHandshake<Stream>>),
+    Open(WebSocket<Stream>),
+    /// The handshake failed (it was taken out to go on and did not come back).
+    Failed,
 }
 
 impl Transport {
     /// Connects to `host` (each of its addresses in turn, each within the connect timeout) and
-    /// starts TLS when configured. Blocks for the TCP connect only; the TLS handshake runs in
-    /// the loop with the MQTT exchange.
+    /// starts TLS and the WebSocket handshake when configured. Blocks for the TCP connect
+    /// only; the TLS and WebSocket handshakes run in the loop with the MQTT exchange.
     pub(crate) fn open(host: &str, options: &ConnectOptions) -> Result<Transport, Error> {
+        // A bad WebSocket path or header fails before any connection is made.
+        let request = match &options.websocket {
+            Some(websocket) => Some(websocket_request(host, options, websocket)?),
+            None => None,
+        };
         let mut last_error = None;
         let mut stream = None;
         for address in (host, options.port).to_socket_addrs()? {
@@ -83,23 +121,101 @@ impl Transport {
             }
             None => None,
         };
-        Ok(Transport {
+        let stream = Stream {
             socket: TcpStream::from_std(stream),
             tls,
-            plaintext: 0,
+        };
+        Ok(match request {
+            None => Transport::Direct {
+                stream,
+                plaintext: 0,
+            },
+            Some(request) => {
+                // Starting does no I/O: the request goes out from the loop, once registered.
+                let handshake = ClientHandshake::start(stream, request, None).map_err(ws_error)?;
+                Transport::WebSocket(Box::new(Ws {
+                    state: WsState::Handshake(handshake),
+                    pending: 0,
+                }))
+            }
         })
     }
 
+    fn socket(&mut self) -> Option<&mut TcpStream> {
+        match self {
+            Transport::Direct { stream, .. } => Some(&mut stream.socket),
+            Transport::WebSocket(ws) => match &mut ws.state {
+                WsState::Handshake(handshake) => Some(&mut handshake.get_mut().get_mut().socket),
+                WsState::Open(websocket) => Some(&mut websocket.get_mut().socket),
+                WsState::Failed => None,
+            },
+        }
+    }
+
     pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
-        registry.register(
-            &mut self.socket,
-            token,
-            Interest::READABLE | Interest::WRITABLE,
-        )
+        let socket = self
+            .socket()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))?;
+        registry.register(socket, token, Interest::READABLE | Interest::WRITABLE)
     }
 
     /// Reads what is available, up to about `limit` bytes, handing the plaintext to `sink`.
     pub(crate) fn read(
+        &mut self,
+        buf: &mut [u8],
+        limit: usize,
+        sink: impl FnMut(&[u8]),
+    ) -> Result<ReadStatus, Error> {
+        match self {
+            Transport::Direct { stream, .. } => stream.read_direct(buf, limit, sink),
+            Transport::WebSocket(ws) => ws.read(limit, sink),
+        }
+    }
+
+    /// Writes as much of `out` as the socket takes. Returns how many bytes of `out` reached
+    /// the socket (with TLS: whose records were all written; with WebSocket: once tungstenite
+    /// flushed their frames), and whether it would block.
+    pub(crate) fn write(&mut self, out: &mut VecDeque<Bytes>) -> Result<(usize, bool), Error> {
+        match self {
+            Transport::Direct { stream, plaintext } => stream.write_direct(out, plaintext),
+            Transport::WebSocket(ws) => ws.write(out),
+        }
+    }
+
+    /// Closes the connection: WebSocket close, TLS close_notify and a TCP shutdown, best
+    /// effort.
+    pub(crate) fn close(mut self, registry: &Registry) {
+        if let Transport::WebSocket(ws) = &mut self
+            && let WsState::Open(websocket) = &mut ws.state
+        {
+            let _ = websocket.close(None);
+        }
+        let stream = match &mut self {
+            Transport::Direct { stream, .. } => Some(stream),
+            Transport::WebSocket(ws) => match &mut ws.state {
+                WsState::Handshake(handshake) => Some(handshake.get_mut().get_mut()),
+                WsState::Open(websocket) => Some(websocket.get_mut()),
+                WsState::Failed => None,
+            },
+        };
+        if let Some(stream) = stream {
+            if let Some(tls) = &mut stream.tls {
+                tls.send_close_notify();
+                while tls.wants_write() {
+                    if tls.write_tls(&mut stream.socket).is_err() {
+                        break;
+                    }
+                }
+            }
+            let _ = stream.socket.shutdown(Shutdown::Both);
+            let _ = registry.deregister(&mut stream.socket);
+        }
+    }
+}
+
+impl Stream {
+    /// [`Transport::read`] without WebSocket.
+    fn read_direct(
         &mut self,
         buf: &mut [u8],
         limit: usize,
@@ -171,9 +287,12 @@ impl Transport {
         }
     }
 
-    /// Writes as much of `out` as the socket takes. Returns how many bytes of `out` reached
-    /// the socket (with TLS: whose records were all written), and whether it would block.
-    pub(crate) fn write(&mut self, out: &mut VecDeque<Bytes>) -> Result<(usize, bool), Error> {
+    /// [`Transport::write`] without WebSocket.
+    fn write_direct(
+        &mut self,
+        out: &mut VecDeque<Bytes>,
+        plaintext: &mut usize,
+    ) -> Result<(usize, bool), Error> {
         match &mut self.tls {
             None => {
                 let mut written = 0;
@@ -205,7 +324,7 @@ impl Transport {
                     if n == 0 {
                         break;
                     }
-                    self.plaintext += n;
+                    *plaintext += n;
                     front.advance(n);
                     if front.is_empty() {
                         out.pop_front();
@@ -218,7 +337,7 @@ impl Transport {
                     let written = if tls.is_handshaking() {
                         0
                     } else {
-                        std::mem::take(&mut self.plaintext)
+                        std::mem::take(plaintext)
                     };
                     return Ok((written, false));
                 }
@@ -234,20 +353,261 @@ impl Transport {
             },
         }
     }
+}
 
-    /// Closes the connection: TLS close_notify and a TCP shutdown, best effort.
-    pub(crate) fn close(mut self, registry: &Registry) {
-        if let Some(tls) = &mut self.tls {
-            tls.send_close_notify();
-            while tls.wants_write() {
-                if tls.write_tls(&mut self.socket).is_err() {
-                    break;
-                }
+/// Writes the TLS records rustls has ready; `false` when the socket would block first.
+fn send_records(tls: &mut ClientConnection, socket: &mut TcpStream) -> io::Result<bool> {
+    while tls.wants_write() {
+        match tls.write_tls(socket) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// The plaintext stream under WebSocket: non-blocking, `WouldBlock` when it must wait.
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(tls) = &mut self.tls else {
+            return self.socket.read(buf);
+        };
+        loop {
+            // What rustls has to say first (handshake messages, alerts), best effort: a
+            // socket that can't take it now is writable again later, and the loop writes then.
+            send_records(tls, &mut self.socket)?;
+            match tls.reader().read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                // Closed without close_notify: an end like any other here.
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+                other => return other,
+            }
+            match tls.read_tls(&mut self.socket) {
+                Ok(0) => return Ok(0),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = tls.process_new_packets() {
+                // Tell the broker why (the alert rustls queued), best effort.
+                let _ = tls.write_tls(&mut self.socket);
+                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
             }
         }
-        let _ = self.socket.shutdown(Shutdown::Both);
-        let _ = registry.deregister(&mut self.socket);
     }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let Some(tls) = &mut self.tls else {
+            return self.socket.write(buf);
+        };
+        for _ in 0..2 {
+            let n = tls.writer().write(buf)?;
+            if n > 0 || buf.is_empty() {
+                send_records(tls, &mut self.socket)?;
+                return Ok(n);
+            }
+            // rustls's buffer is full: make room, once.
+            if !send_records(tls, &mut self.socket)? {
+                break;
+            }
+        }
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    /// Every TLS record out to the socket.
+    fn flush(&mut self) -> io::Result<()> {
+        if let Some(tls) = &mut self.tls
+            && !send_records(tls, &mut self.socket)?
+        {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        Ok(())
+    }
+}
+
+impl WsState {
+    /// Moves the upgrade handshake on, if it is not done: the connection once open, `None`
+    /// while the handshake waits for the socket.
+    fn open(&mut self) -> Result<Option<&mut WebSocket<Stream>>, Error> {
+        if let WsState::Handshake(_) = self {
+            let WsState::Handshake(handshake) = std::mem::replace(self, WsState::Failed) else {
+                return Ok(None);
+            };
+            match handshake.handshake() {
+                Ok((websocket, _response)) => *self = WsState::Open(websocket),
+                Err(HandshakeError::Interrupted(handshake)) => {
+                    *self = WsState::Handshake(handshake);
+                    return Ok(None);
+                }
+                Err(HandshakeError::Failure(e)) => return Err(ws_error(e)),
+            }
+        }
+        match self {
+            WsState::Open(websocket) => Ok(Some(websocket)),
+            WsState::Handshake(_) => Ok(None),
+            WsState::Failed => Err(Error::WebSocket("the handshake failed".into())),
+        }
+    }
+}
+
+impl Ws {
+    fn read(&mut self, limit: usize, mut sink: impl FnMut(&[u8])) -> Result<ReadStatus, Error> {
+        let Some(websocket) = self.state.open()? else {
+            return Ok(ReadStatus::WouldBlock);
+        };
+        let mut total = 0;
+        loop {
+            if total >= limit {
+                return Ok(ReadStatus::More);
+            }
+            match websocket.read() {
+                // A message may carry any part of the byte stream (MQTT 5.0 §6).
+                Ok(WsMessage::Binary(data)) => {
+                    sink(&data);
+                    total += data.len();
+                }
+                Ok(WsMessage::Text(_)) => {
+                    return Err(Error::WebSocket(
+                        "MQTT over WebSocket uses binary messages (MQTT-6.0.0-1)".into(),
+                    ));
+                }
+                Ok(WsMessage::Close(_)) => return Ok(ReadStatus::Closed),
+                Ok(_) => {} // ping, pong: tungstenite answers pings itself
+                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Ok(ReadStatus::WouldBlock);
+                }
+                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(
+                    tungstenite::Error::ConnectionClosed
+                    | tungstenite::Error::AlreadyClosed
+                    | tungstenite::Error::Protocol(
+                        tungstenite::error::ProtocolError::ResetWithoutClosingHandshake,
+                    ),
+                ) => return Ok(ReadStatus::Closed),
+                Err(e) => return Err(ws_error(e)),
+            }
+        }
+    }
+
+    fn write(&mut self, out: &mut VecDeque<Bytes>) -> Result<(usize, bool), Error> {
+        let Some(websocket) = self.state.open()? else {
+            // The MQTT bytes wait for the upgrade; the handshake moves on with readiness.
+            return Ok((0, false));
+        };
+        let mut written = 0;
+        // Frames from before (and pongs) first.
+        if !flushed(websocket.flush())? {
+            return Ok((0, true));
+        }
+        written += std::mem::take(&mut self.pending);
+        while !out.is_empty() {
+            let message = gather(out);
+            let n = message.len();
+            let sent = websocket.write(WsMessage::Binary(message));
+            // On `WouldBlock` the frame is buffered in tungstenite, to be flushed later.
+            self.pending += n;
+            if !flushed(sent)? || !flushed(websocket.flush())? {
+                return Ok((written, true));
+            }
+            written += std::mem::take(&mut self.pending);
+        }
+        Ok((written, false))
+    }
+}
+
+/// Up to [`MAX_WS_MESSAGE`] bytes from the front of `out`, as one message.
+fn gather(out: &mut VecDeque<Bytes>) -> Bytes {
+    let Some(front) = out.front_mut() else {
+        return Bytes::new();
+    };
+    if front.len() >= MAX_WS_MESSAGE || out.len() == 1 {
+        return out.pop_front().unwrap_or_default();
+    }
+    let mut message = Vec::with_capacity(MAX_WS_MESSAGE);
+    while let Some(front) = out.front_mut() {
+        let take = front.len().min(MAX_WS_MESSAGE - message.len());
+        message.extend_from_slice(&front[..take]);
+        front.advance(take);
+        if front.is_empty() {
+            out.pop_front();
+        }
+        if message.len() == MAX_WS_MESSAGE {
+            break;
+        }
+    }
+    Bytes::from(message)
+}
+
+/// `Ok(false)` for a write or flush that would block.
+fn flushed(result: tungstenite::Result<()>) -> Result<bool, Error> {
+    match result {
+        Ok(()) => Ok(true),
+        Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
+        Err(e) => Err(ws_error(e)),
+    }
+}
+
+/// A tungstenite error as the client's: I/O and TLS failures keep their kind.
+fn ws_error(error: tungstenite::Error) -> Error {
+    match error {
+        tungstenite::Error::Io(e) => {
+            let tls = e
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+                .map(ToString::to_string);
+            match tls {
+                Some(tls) => Error::Tls(tls),
+                None => Error::Io(e),
+            }
+        }
+        tungstenite::Error::Http(response) => Error::WebSocket(format!(
+            "the broker refused the WebSocket upgrade: HTTP {}",
+            response.status()
+        )),
+        other => Error::WebSocket(other.to_string()),
+    }
+}
+
+/// The upgrade request: `ws://` or `wss://` (with TLS) to `host`, the port and the path,
+/// subprotocol `mqtt`, and the extra headers.
+fn websocket_request(
+    host: &str,
+    options: &ConnectOptions,
+    websocket: &WebSocketOptions,
+) -> Result<Request, Error> {
+    let scheme = if options.tls.is_some() { "wss" } else { "ws" };
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    let slash = if websocket.path.starts_with('/') {
+        ""
+    } else {
+        "/"
+    };
+    let url = format!(
+        "{scheme}://{host}:{}{slash}{}",
+        options.port, websocket.path
+    );
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| Error::WebSocket(format!("{url}: {e}")))?;
+    let headers = request.headers_mut();
+    headers.insert("Sec-WebSocket-Protocol", HeaderValue::from_static("mqtt"));
+    for (name, value) in &websocket.headers {
+        let bad = |e: &dyn std::fmt::Display| Error::WebSocket(format!("header {name:?}: {e}"));
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(&e))?;
+        let value = HeaderValue::from_str(value).map_err(|e| bad(&e))?;
+        headers.append(name, value);
+    }
+    Ok(request)
 }
 
 fn advance(out: &mut VecDeque<Bytes>, mut n: usize) {
@@ -261,5 +621,47 @@ fn advance(out: &mut VecDeque<Bytes>, mut n: usize) {
         if front.is_empty() {
             out.pop_front();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upgrade_request_has_the_subprotocol_path_and_headers() {
+        let options = ConnectOptions::port(8080).with_websocket(
+            WebSocketOptions::new("ws/mqtt").with_header("Authorization", "Bearer x"),
+        );
+        let websocket = options.websocket.clone().unwrap();
+        let request = websocket_request("::1", &options, &websocket).unwrap();
+        assert_eq!(request.uri().to_string(), "ws://[::1]:8080/ws/mqtt");
+        let header = |name: &str| request.headers().get(name).unwrap().to_str().unwrap();
+        assert_eq!(header("sec-websocket-protocol"), "mqtt");
+        assert_eq!(header("authorization"), "Bearer x");
+
+        let bad = WebSocketOptions::new("/").with_header("bad name", "x");
+        assert!(matches!(
+            websocket_request("h", &options, &bad),
+            Err(Error::WebSocket(_))
+        ));
+    }
+
+    #[test]
+    fn messages_gather_up_to_the_limit_and_keep_large_chunks_whole() {
+        let mut out: VecDeque<Bytes> = [&b"ab"[..], b"cd", b"e"]
+            .into_iter()
+            .map(Bytes::from_static)
+            .collect();
+        assert_eq!(gather(&mut out), Bytes::from_static(b"abcde"));
+        assert!(out.is_empty());
+        let big = Bytes::from(vec![7u8; MAX_WS_MESSAGE + 1]);
+        let mut out: VecDeque<Bytes> = [Bytes::from_static(b"x"), big.clone(), big.clone()]
+            .into_iter()
+            .collect();
+        assert_eq!(gather(&mut out).len(), MAX_WS_MESSAGE);
+        assert_eq!(out.front().map(Bytes::len), Some(2));
+        out.pop_front();
+        assert_eq!(gather(&mut out), big);
     }
 }
