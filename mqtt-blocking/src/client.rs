@@ -12,7 +12,7 @@ use mqtt_client::{
     StreamEnd, StreamId, packets,
 };
 use mqtt_proto::{
-    ByteString, Disconnect, QoS, ReasonCode, SubscribeProperties, Subscription, TopicFilter,
+    Auth, ByteString, Disconnect, QoS, ReasonCode, SubscribeProperties, Subscription, TopicFilter,
     UnsubscribeProperties, Will,
 };
 use mqtt_session::{
@@ -410,7 +410,13 @@ impl Client {
     /// Callbacks run on the loop, with the client and the packet's data: for PUBLISH (and
     /// PUBREL of a QoS 2 message, see [`Client::new`]) `data.message` holds the message; for
     /// PUBACK, PUBREC and PUBCOMP `data.mid` is the id [`publish`](Self::publish) returned, so
-    /// `on_if(Command::PubAck, f, move |d| d.mid == Some(mid), 0)` runs for that message only.
+    /// `on_if(Command::PubAck, f, move |d| d.mid == Some(mid), 0)` runs for that message only;
+    /// for the broker's AUTH and DISCONNECT (MQTT 5.0), `data.reason_codes` holds the packet's
+    /// reason code (an AUTH is answered by [`on_auth`](Self::on_auth), before its callback).
+    ///
+    /// A message handed to a callback is acknowledged when the callback returns; with manual
+    /// acknowledgement the callback may take it to acknowledge it itself
+    /// ([`take_message`](Self::take_message)).
     pub fn on(&self, command: Command, callback: impl FnMut(&Client, &Received) + Send + 'static) {
         self.with(|core, _| core.on(command, Box::new(callback)));
     }
@@ -682,8 +688,13 @@ impl Client {
 
     /// Acknowledges a message with manual acknowledgement
     /// ([`AckMode::Manual`](mqtt_session::AckMode::Manual) in the
-    /// [`Config`] of [`with_config`](Self::with_config)). Acknowledgements reach the broker in
-    /// the order the messages arrived. Does nothing for a message that carries no token.
+    /// [`Config`] of [`with_config`](Self::with_config)): one from a
+    /// [`messages`](Self::messages) receiver, or one a callback took with
+    /// [`take_message`](Self::take_message). Acknowledgements reach the broker in the order
+    /// the messages arrived, whatever order they are given in: a message not acknowledged yet
+    /// holds back those after it. `reason_code` is the PUBACK's or PUBREC's (MQTT 5.0; 0x80
+    /// and up refuses the message). Any thread may call it, a callback included. Does nothing
+    /// for a message that carries no token.
     ///
     /// # Errors
     ///
@@ -693,6 +704,91 @@ impl Client {
             Some(token) => Ok(self.with(|core, now| core.ack(now, token, reason_code))?),
             None => Ok(()),
         }
+    }
+
+    /// With manual acknowledgement, from a PUBLISH (or PUBREL) callback: takes the message
+    /// the callback was given in `data`, with the right to acknowledge it, so that the client
+    /// does not acknowledge it when the callback returns (which it does otherwise, with
+    /// success). Acknowledge it with [`ack`](Self::ack), in the callback or later from any
+    /// thread; until then it holds back the acknowledgements of the messages after it.
+    ///
+    /// `None` in automatic mode, for QoS 0, for a packet that carries no message, outside the
+    /// callback that was given `data`, when a [`messages`](Self::messages) receiver also took
+    /// the message (the receiver's copy carries the token then), and when it was taken
+    /// already.
+    ///
+    /// ```no_run
+    /// use mqtt_blocking::{AckMode, Client, Command, Config, ReasonCode, Version};
+    ///
+    /// let mut config = Config::new("worker", Version::V5);
+    /// config.ack_mode = AckMode::Manual;
+    /// let client = Client::with_config(config);
+    /// let (to_worker, work) = std::sync::mpsc::channel();
+    /// client.on(Command::Publish, move |client, data| {
+    ///     if let Some(message) = client.take_message(data) {
+    ///         to_worker.send(message).unwrap(); // acknowledged once processed
+    ///     }
+    /// });
+    /// // On the worker's thread:
+    /// for mut message in work {
+    ///     // ... store it ...
+    ///     client.ack(&mut message, ReasonCode::SUCCESS).unwrap();
+    /// }
+    /// ```
+    pub fn take_message(&self, data: &Received) -> Option<Message> {
+        self.with(|core, _| core.take_message(data))
+    }
+
+    /// MQTT 5.0 enhanced authentication: `handler` answers the broker's AUTH packets, at
+    /// connect and in re-authentications. Given the broker's AUTH (reason code 0x18, Continue
+    /// authentication, with its Authentication Data), it returns the AUTH to send back (0x18
+    /// with the client's data), or `None` to send nothing; the Authentication Method is filled
+    /// in when left out. The exchange starts from the Authentication Method and Data in the
+    /// [`Config`]'s `connect_properties`; [`auth`](Self::auth) starts a re-authentication.
+    /// A later call replaces the handler.
+    ///
+    /// The handler runs on the loop while the client is locked, and gets no client: it must
+    /// not call the client. The seed's callbacks for [`Command::Auth`] (and
+    /// [`Command::Disconnect`]) run after it, with the client, and see the reason code.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::proto::{Auth, AuthProperties, ReasonCode};
+    /// use mqtt_blocking::{Client, Config, ConnectOptions, Version};
+    ///
+    /// let mut config = Config::new("sensor", Version::V5);
+    /// config.connect_properties.authentication_method = Some("SCRAM-SHA-256".into());
+    /// config.connect_properties.authentication_data = Some("client-first".into());
+    /// let client = Client::with_config(config);
+    /// client.on_auth(|challenge: &Auth| {
+    ///     let _server_first = challenge.properties.authentication_data.as_ref()?;
+    ///     Some(Auth {
+    ///         reason_code: ReasonCode::CONTINUE_AUTHENTICATION,
+    ///         properties: AuthProperties {
+    ///             authentication_data: Some("client-final".into()),
+    ///             ..Default::default()
+    ///         },
+    ///     })
+    /// });
+    /// client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
+    pub fn on_auth(&self, handler: impl FnMut(&Auth) -> Option<Auth> + Send + 'static) {
+        self.with(|core, _| core.set_auth_handler(Some(Box::new(handler))));
+    }
+
+    /// Sends an AUTH packet (MQTT 5.0): reason code 0x19 (Re-authenticate) starts a
+    /// re-authentication once connected, with new Authentication Data; the broker's
+    /// challenges then go to the [`on_auth`](Self::on_auth) handler, and it ends with the
+    /// broker's AUTH 0x00 (Success) or a DISCONNECT. The Authentication Method is the
+    /// `Config`'s, filled in when left out.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`]: MQTT 3.1.1, no Authentication Method in the `Config`, not connected,
+    /// another reason code than the exchange expects, or another Authentication Method.
+    pub fn auth(&self, auth: Auth) -> Result<(), Error> {
+        Ok(self.with(|core, now| core.auth(now, auth))?)
     }
 
     /// Blocks until the publish `mid` is complete: written to the socket at QoS 0,
@@ -752,7 +848,9 @@ impl Client {
     ///
     /// `on_message`, when given, becomes the generic callback for PUBLISH and PUBREL packets
     /// that carry a message: every message at QoS 0, 1 and 2 that no conditional callback
-    /// takes.
+    /// takes. With manual acknowledgement, its messages are acknowledged when it returns; a
+    /// callback registered with [`on`](Self::on) can keep one to acknowledge later
+    /// ([`take_message`](Self::take_message)).
     ///
     /// Started after a failed [`connect`](Self::connect), the loop keeps trying to connect.
     ///
