@@ -11,6 +11,13 @@
 //! a [`Receiver`](std::sync::mpsc::Receiver) of messages ([`Client::messages`]), MQTT 5.0
 //! through [`Client::with_config`] and the `*_with` methods, and automatic reconnection.
 //!
+//! It offers what `mqtt-tokio` offers: TCP, TLS ([`ConnectOptions::tls`]), WebSocket and
+//! secure WebSocket ([`ConnectOptions::websocket`]: a path, extra headers, subprotocol
+//! `mqtt`); manual acknowledgement ([`Client::ack`], and [`Client::take_message`] from a
+//! callback), sent in the order the messages arrived; MQTT 5.0 enhanced authentication and
+//! re-authentication ([`Client::on_auth`], [`Client::auth`]); and the seed's callbacks for
+//! AUTH and DISCONNECT packets ([`Command::Auth`], [`Command::Disconnect`]).
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use mqtt_blocking::{Client, ConnectOptions, QoS};
@@ -31,9 +38,10 @@
 //! ```
 //!
 //! A thin adapter: the protocol lives in [`mqtt_session`]. This crate wires it to std sockets
-//! through one `mio::Poll` (with a `Waker` for commands from other threads) and to rustls
-//! driven as a sans-IO `ClientConnection`; time comes from `std::time::Instant`, and the loop
-//! blocks in `poll` until the socket, a command or the session's next deadline needs it.
+//! through one `mio::Poll` (with a `Waker` for commands from other threads), to rustls
+//! driven as a sans-IO `ClientConnection` and to tungstenite's WebSocket framing over either;
+//! time comes from `std::time::Instant`, and the loop blocks in `poll` until the socket, a
+//! command or the session's next deadline needs it.
 #![forbid(unsafe_code)]
 
 mod client;
