@@ -5,6 +5,9 @@
 //! server, the upgrade request (path, subprotocol `mqtt`, extra headers), a byte stream cut
 //! across messages at arbitrary points, a refused upgrade and an untrusted certificate.
 
+// The scripted server's callbacks have tungstenite's signature, with its large error type.
+#![allow(clippy::result_large_err)]
+
 #[path = "../../mqtt-tokio/tests/support/mod.rs"]
 mod support;
 

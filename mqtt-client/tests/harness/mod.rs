@@ -58,6 +58,9 @@ impl Counter {
     }
 }
 
+/// What a callback does with its client, in [`Harness::in_callbacks`].
+pub type InCallbacks = Box<dyn FnMut(&mut Core<()>)>;
+
 pub struct Harness {
     pub core: Core<()>,
     pub version: Version,
@@ -84,7 +87,7 @@ pub struct Harness {
     pub waker: Arc<Counter>,
     /// Runs after the callbacks of a step and before they are given back: what a callback
     /// does with the client it is given (the core is unlocked meanwhile).
-    pub in_callbacks: Option<Box<dyn FnMut(&mut Core<()>)>>,
+    pub in_callbacks: Option<InCallbacks>,
 }
 
 impl Harness {
