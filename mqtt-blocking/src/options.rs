@@ -130,7 +130,7 @@ pub struct ConnectOptions {
     /// TCP keepalive probes (the seed's `sock_keepalive`); off by default.
     pub sock_keepalive: Option<SocketKeepalive>,
     /// How long opening the TCP connection may take (per address of the host), and how long
-    /// the broker may take to answer CONNECT, TLS handshake included.
+    /// the broker may take to answer CONNECT, TLS and WebSocket handshakes included.
     pub connect_timeout: Duration,
     /// Set `TCP_NODELAY` (on by default: MQTT packets are small and latency matters).
     pub tcp_nodelay: bool,
