@@ -22,27 +22,38 @@
 //!
 //! What happens between the session and the application (which consumer gets a message and
 //! when it is acknowledged, reconnection, events, an orderly disconnect) is decided by
-//! [`mqtt_client`], which every adapter shares; its documentation states the guarantees.
+//! [`mqtt_client`], which every adapter shares; its documentation states the guarantees. The
+//! client itself is [`mqtt_async`]'s, shared with mqtt-async-std; this crate supplies tokio.
 //!
 //! Transports: `mqtt://` (TCP), `mqtts://` (TLS), `ws://` and `wss://` (WebSocket, subprotocol
 //! `mqtt`), from a URL ([`Options::from_url`]) or typed [`Options`]. TLS uses rustls with the
 //! ring provider; bring your own `ClientConfig` with [`TlsOptions::from_config`].
 #![forbid(unsafe_code)]
 
-mod client;
-mod connection;
-mod options;
-mod tls;
-mod transport;
+mod runtime;
 
-pub use client::{Client, Events, Messages, PendingPublish, PublishOutcome};
-pub use connection::Connection;
+pub use mqtt_async::{AuthHook, Io, SocketKeepalive, TlsOptions, Transport, rustls};
 pub use mqtt_client::{self as client_core, ClientEvent, Error, Message, Overflow, StreamEnd};
 pub use mqtt_proto::{self as proto, QoS, ReasonCode};
 pub use mqtt_session::Backoff;
 pub use mqtt_session::{
     self as session, AckMode, Command, PublishId, Published, Received, Version,
 };
-pub use options::{AuthHook, Hook, Options, SocketKeepalive, Transport};
-pub use tls::TlsOptions;
-pub use tokio_rustls::rustls;
+pub use runtime::Tokio;
+
+/// A handle to an MQTT client on tokio: [`mqtt_async::Client`] with the [`Tokio`] runtime.
+pub type Client = mqtt_async::Client<Tokio>;
+/// A stream of messages: [`mqtt_async::Messages`] on tokio.
+pub type Messages = mqtt_async::Messages<Tokio>;
+/// A stream of connection events: [`mqtt_async::Events`] on tokio.
+pub type Events = mqtt_async::Events<Tokio>;
+/// The connection task: [`mqtt_async::Connection`] on tokio.
+pub type Connection = mqtt_async::Connection<Tokio>;
+/// A publish the broker has not completed yet: [`mqtt_async::PendingPublish`] on tokio.
+pub type PendingPublish = mqtt_async::PendingPublish<Tokio>;
+/// How a publish ended: [`mqtt_async::PublishOutcome`] on tokio.
+pub type PublishOutcome = mqtt_async::PublishOutcome<Tokio>;
+/// How to reach the broker and how the client behaves: [`mqtt_async::Options`] on tokio.
+pub type Options = mqtt_async::Options<Tokio>;
+/// A hook the client runs with itself: [`mqtt_async::Hook`] on tokio.
+pub type Hook = mqtt_async::Hook<Tokio>;

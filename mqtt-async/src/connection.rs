@@ -5,15 +5,17 @@ use std::io::{self, IoSlice};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
+use std::task::{Context, Poll};
+
 use bytes::{Buf, Bytes, BytesMut};
-use mqtt_client::{ClientEvent, EventsId, Step};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use mqtt_client::{ClientEvent, Error, EventsId, Step};
 use tracing::{debug, info, warn};
 
 use crate::client::{Client, Handle, Shared};
-use crate::options::{Options, Transport};
-use crate::transport::{self, Io};
-use mqtt_client::Error;
+use crate::options::Options;
+use crate::runtime::{Io, Runtime, Shutdown};
 
 /// The most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
@@ -25,18 +27,18 @@ const MAX_READ_ROOM: usize = 64 * 1024;
 /// How long closing a transport may take (a TLS close_notify to a dead peer).
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The task that owns the socket. Run it with `tokio::spawn(connection.run())`;
-/// [`Client::spawn`] does that for you.
+/// The task that owns the socket. Run it on the runtime (`tokio::spawn(connection.run())`,
+/// say); [`Client::spawn`] does that for you.
 ///
 /// It does what the client core says: opens and closes the transport, writes what the core
 /// has to send in vectored writes, reads while the core wants to, calls it at its deadlines,
 /// and runs the seed's callbacks with a [`Client`]. Every decision about MQTT is the core's.
-pub struct Connection {
-    options: Options,
-    shared: Arc<Shared>,
+pub struct Connection<R: Runtime> {
+    options: Options<R>,
+    shared: Arc<Shared<R>>,
     /// For callbacks; weak, so that dropping every [`Client`] ends the client.
-    client: Weak<Handle>,
-    io: Option<Halves>,
+    client: Weak<Handle<R>>,
+    io: Option<R::Io>,
     out: VecDeque<Bytes>,
     /// Bytes written to a TLS or WebSocket stream and not flushed yet.
     unflushed: usize,
@@ -50,11 +52,6 @@ pub struct Connection {
     events: EventsId,
 }
 
-struct Halves {
-    reader: ReadHalf<Box<dyn Io>>,
-    writer: WriteHalf<Box<dyn Io>>,
-}
-
 /// What woke the task up.
 enum Wake {
     Wrote(io::Result<usize>),
@@ -64,8 +61,12 @@ enum Wake {
     Core,
 }
 
-impl Connection {
-    pub(crate) fn new(options: Options, shared: Arc<Shared>, client: Weak<Handle>) -> Connection {
+impl<R: Runtime> Connection<R> {
+    pub(crate) fn new(
+        options: Options<R>,
+        shared: Arc<Shared<R>>,
+        client: Weak<Handle<R>>,
+    ) -> Self {
         let events = shared.lock().open_events();
         Connection {
             options,
@@ -159,12 +160,17 @@ impl Connection {
         info!(address = %self.options.address(), "MQTT connecting");
         // Boxed: the handshake futures (TLS, WebSocket) are large, and neither the task of an
         // idle connection nor the caller's future should carry room for them.
-        let opened = Box::pin(transport::connect(&self.options)).await;
+        let connect = Box::pin(R::connect(&self.options));
+        let limit = pin!(R::sleep_until(
+            std::time::Instant::now() + self.options.connect_timeout
+        ));
+        let opened = first(connect, limit)
+            .await
+            .unwrap_or(Err(Error::ConnectTimeout));
         let now = self.shared.now();
         match opened {
             Ok(io) => {
-                let (reader, writer) = tokio::io::split(io);
-                self.io = Some(Halves { reader, writer });
+                self.io = Some(io);
                 self.out.clear();
                 self.unflushed = 0;
                 // Half a packet left from the last transport is not the start of this one's.
@@ -185,7 +191,9 @@ impl Connection {
             return;
         };
         if error.is_none() {
-            let _ = tokio::time::timeout(SHUTDOWN_TIMEOUT, io.writer.shutdown()).await;
+            let shutdown = pin!(Shutdown(&mut io));
+            let limit = pin!(R::sleep_until(std::time::Instant::now() + SHUTDOWN_TIMEOUT));
+            let _ = first(shutdown, limit).await;
         }
         self.out.clear();
         self.unflushed = 0;
@@ -198,26 +206,40 @@ impl Connection {
         }
     }
 
-    /// Waits for the socket, the core's deadline, or a command.
-    async fn wait(&mut self, deadline: Option<tokio::time::Instant>, can_read: bool) -> Wake {
-        let woken = self.shared.wake.notified();
-        let Some(io) = self.io.as_mut() else {
-            return tokio::select! {
-                () = sleep_until(deadline) => Wake::Timer,
-                () = woken => Wake::Core,
-            };
-        };
+    /// Waits for the socket, the core's deadline, or a command: the first that is ready, in
+    /// that order of preference.
+    async fn wait(&mut self, deadline: Option<std::time::Instant>, can_read: bool) -> Wake {
         if self.read_buf.capacity() - self.read_buf.len() < self.read_room / 4 {
             self.read_buf.reserve(self.read_room);
         }
         let writing = !self.out.is_empty() || self.unflushed > 0;
-        tokio::select! {
-            biased;
-            wake = write_or_flush(&mut io.writer, &self.out), if writing => wake,
-            read = io.reader.read_buf(&mut self.read_buf), if can_read => Wake::Read(read),
-            () = sleep_until(deadline) => Wake::Timer,
-            () = woken => Wake::Core,
-        }
+        let (io, out, read_buf, wake) = (
+            &mut self.io,
+            &self.out,
+            &mut self.read_buf,
+            &self.shared.wake,
+        );
+        let mut sleep = pin!(async move {
+            match deadline {
+                Some(deadline) => R::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        });
+        poll_fn(|cx| {
+            if let Some(io) = io.as_mut() {
+                if writing && let Poll::Ready(wake) = poll_write_or_flush(io, out, cx) {
+                    return Poll::Ready(wake);
+                }
+                if can_read && let Poll::Ready(read) = io.poll_read_buf(cx, read_buf) {
+                    return Poll::Ready(Wake::Read(read));
+                }
+            }
+            if sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Wake::Timer);
+            }
+            wake.poll(cx).map(|()| Wake::Core)
+        })
+        .await
     }
 
     fn handle(&mut self, wake: Wake) {
@@ -238,10 +260,10 @@ impl Connection {
                     }
                 }
                 // A plain TCP socket has nothing to flush; TLS and WebSocket buffer.
-                if self.options.transport == Transport::Tcp {
-                    self.shared.lock().handle_written(n);
-                } else {
+                if self.io.as_ref().is_some_and(Io::buffers_writes) {
                     self.unflushed += n;
+                } else {
+                    self.shared.lock().handle_written(n);
                 }
             }
             Wake::Flushed(Ok(())) => {
@@ -281,13 +303,13 @@ impl Connection {
     }
 }
 
-impl Drop for Connection {
+impl<R: Runtime> Drop for Connection<R> {
     fn drop(&mut self) {
         self.shared.lock().close_events(self.events);
     }
 }
 
-impl std::fmt::Debug for Connection {
+impl<R: Runtime> std::fmt::Debug for Connection<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
             .field("address", &self.options.address())
@@ -317,38 +339,34 @@ fn log(event: &ClientEvent) {
 }
 
 /// One vectored write of the front of `out`, or a flush once it is empty.
-async fn write_or_flush(writer: &mut WriteHalf<Box<dyn Io>>, out: &VecDeque<Bytes>) -> Wake {
+fn poll_write_or_flush<I: Io>(
+    io: &mut I,
+    out: &VecDeque<Bytes>,
+    cx: &mut Context<'_>,
+) -> Poll<Wake> {
     if out.is_empty() {
-        return Wake::Flushed(writer.flush().await);
+        return io.poll_flush(cx).map(Wake::Flushed);
     }
-    let slices: Vec<IoSlice<'_>> = out
-        .iter()
-        .take(MAX_IOVECS)
-        .map(|b| IoSlice::new(b))
-        .collect();
-    Wake::Wrote(writer.write_vectored(&slices).await)
+    let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+    let mut count = 0;
+    for (slice, bytes) in slices.iter_mut().zip(out) {
+        *slice = IoSlice::new(bytes);
+        count += 1;
+    }
+    io.poll_write_vectored(cx, &slices[..count])
+        .map(Wake::Wrote)
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// An idle client holds little: the connection task's future keeps its state on the heap
-    /// and has no room for the handshake futures.
-    #[test]
-    fn an_idle_client_stays_small() {
-        let (_client, _messages, connection) = Client::new(Options::new("127.0.0.1", 1883, "x"));
-        let task = std::mem::size_of_val(&connection.run());
-        assert!(
-            task <= 1024,
-            "the connection task's future takes {task} bytes"
-        );
-    }
+/// Whichever of two futures completes first: `Ok` with `a`'s output, `Err` with `b`'s.
+async fn first<A: Future + Unpin, B: Future + Unpin>(
+    mut a: A,
+    mut b: B,
+) -> Result<A::Output, B::Output> {
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = Pin::new(&mut a).poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        Pin::new(&mut b).poll(cx).map(Err)
+    })
+    .await
 }

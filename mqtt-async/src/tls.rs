@@ -2,15 +2,11 @@
 
 use std::sync::Arc;
 
-use tokio_rustls::rustls::client::danger::{
-    HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
-};
-use tokio_rustls::rustls::crypto::{self, CryptoProvider};
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use tokio_rustls::rustls::{
-    self, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
-};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{self, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use mqtt_client::Error;
 
@@ -155,7 +151,12 @@ impl TlsOptions {
     }
 
     /// The rustls configuration these options describe.
-    pub(crate) fn client_config(&self) -> Result<Arc<ClientConfig>, Error> {
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] when rustls refuses the configuration (a client key that does not fit
+    /// the certificate, say).
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, Error> {
         if let Some(config) = &self.config {
             return Ok(config.clone());
         }
@@ -178,11 +179,28 @@ impl TlsOptions {
         Ok(Arc::new(config))
     }
 
-    /// The name to verify the certificate against.
-    pub(crate) fn verified_name(&self, host: &str) -> Result<ServerName<'static>, Error> {
+    /// The name to verify the certificate against: [`server_name`](Self::server_name), or
+    /// `host`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] when it is neither a DNS name nor an IP address.
+    pub fn verified_name(&self, host: &str) -> Result<ServerName<'static>, Error> {
         let name = self.server_name.as_deref().unwrap_or(host);
         ServerName::try_from(name.to_owned())
             .map_err(|e| Error::Tls(format!("server name {name:?}: {e}")))
+    }
+}
+
+/// The error of a failed TLS handshake: [`Error::Tls`] when rustls refused the peer (an
+/// unknown issuer, a name mismatch, ...), [`Error::Io`] when the socket failed.
+pub fn handshake_error(error: std::io::Error) -> Error {
+    match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls_error) => Error::Tls(tls_error.to_string()),
+        None => Error::Io(error),
     }
 }
 

@@ -4,13 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mqtt_client::{Overflow, Settings, StoreSlot};
+use mqtt_client::{Error, Overflow, Settings, StoreSlot};
 use mqtt_proto::{ByteString, QoS, TopicName, Will};
 use mqtt_session::{Backoff, Config, Version};
 
 use crate::client::Client;
+use crate::runtime::Runtime;
 use crate::tls::TlsOptions;
-use mqtt_client::Error;
 
 /// The transport to the broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ impl Transport {
         matches!(self, Transport::Tls | Transport::SecureWebSocket)
     }
 
-    fn default_port(self) -> u16 {
+    pub(crate) fn default_port(self) -> u16 {
         match self {
             Transport::Tcp => 1883,
             Transport::Tls => 8883,
@@ -55,7 +55,7 @@ pub struct SocketKeepalive {
 }
 
 /// A hook the client runs with itself: the seed's `breconnect_cb` and `aconnect_cb`.
-pub type Hook = mqtt_client::Hook<Client>;
+pub type Hook<R> = mqtt_client::Hook<Client<R>>;
 
 /// Answers the server's AUTH packets in MQTT 5.0 enhanced authentication: given the server's
 /// AUTH, returns the AUTH to send back, or `None` to send nothing.
@@ -73,9 +73,8 @@ pub type AuthHook = Arc<dyn Fn(&mqtt_proto::Auth) -> Option<mqtt_proto::Auth> + 
 /// options.set_will("status/my-client", "offline", QoS::AtLeastOnce, true)?;
 /// # Ok::<(), mqtt_tokio::Error>(())
 /// ```
-#[derive(Clone)]
 #[non_exhaustive]
-pub struct Options {
+pub struct Options<R: Runtime> {
     /// The broker's host name or IP address.
     pub host: String,
     /// The broker's port.
@@ -102,9 +101,9 @@ pub struct Options {
     pub retry_first_connect: bool,
     /// Run before each reconnection attempt, for example to refresh credentials with
     /// [`Client::set_credentials`].
-    pub before_reconnect: Option<Hook>,
+    pub before_reconnect: Option<Hook<R>>,
     /// Run after each accepted connection, for example to subscribe.
-    pub after_connect: Option<Hook>,
+    pub after_connect: Option<Hook<R>>,
     /// Answers AUTH packets (MQTT 5.0 enhanced authentication, with an Authentication Method
     /// in [`session.connect_properties`](Config::connect_properties)).
     pub on_auth: Option<AuthHook>,
@@ -123,9 +122,9 @@ pub struct Options {
     pub store: Option<StoreSlot>,
 }
 
-impl Options {
+impl<R: Runtime> Options<R> {
     /// Options for plain TCP to `host:port`, MQTT 5.0.
-    pub fn new(host: impl Into<String>, port: u16, client_id: impl Into<ByteString>) -> Options {
+    pub fn new(host: impl Into<String>, port: u16, client_id: impl Into<ByteString>) -> Self {
         Options {
             host: host.into(),
             port,
@@ -163,7 +162,7 @@ impl Options {
     /// # Errors
     ///
     /// [`Error::InvalidUrl`] for an unknown scheme or a URL without a host.
-    pub fn from_url(url: &str, client_id: impl Into<ByteString>) -> Result<Options, Error> {
+    pub fn from_url(url: &str, client_id: impl Into<ByteString>) -> Result<Self, Error> {
         let parsed = url::Url::parse(url).map_err(|e| Error::InvalidUrl(format!("{url}: {e}")))?;
         let transport = match parsed.scheme() {
             "mqtt" | "tcp" => Transport::Tcp,
@@ -179,7 +178,7 @@ impl Options {
             .trim_end_matches(']')
             .to_owned();
         let port = parsed.port().unwrap_or(transport.default_port());
-        let mut options = Options::new(host, port, client_id);
+        let mut options = Self::new(host, port, client_id);
         options.transport = transport;
         if matches!(transport, Transport::WebSocket | Transport::SecureWebSocket)
             && parsed.path() != "/"
@@ -200,7 +199,7 @@ impl Options {
     }
 
     /// Selects the protocol version.
-    pub fn set_version(&mut self, version: Version) -> &mut Options {
+    pub fn set_version(&mut self, version: Version) -> &mut Self {
         self.session.version = version;
         self
     }
@@ -210,7 +209,7 @@ impl Options {
         &mut self,
         username: impl Into<ByteString>,
         password: impl Into<bytes::Bytes>,
-    ) -> &mut Options {
+    ) -> &mut Self {
         self.session.username = Some(username.into());
         self.session.password = Some(password.into());
         self
@@ -227,7 +226,7 @@ impl Options {
         payload: impl Into<bytes::Bytes>,
         qos: QoS,
         retain: bool,
-    ) -> Result<&mut Options, Error> {
+    ) -> Result<&mut Self, Error> {
         let mut will = Will::new(TopicName::new(topic)?, payload);
         will.qos = qos;
         will.retain = retain;
@@ -239,7 +238,7 @@ impl Options {
     /// for a client that must not lose what it accepted across a crash: the client starts
     /// from what the store holds, and resends, in order, what the broker had not
     /// acknowledged. The client built from these options takes it (see [`StoreSlot`]).
-    pub fn set_store(&mut self, store: impl mqtt_session::Store + Send + 'static) -> &mut Options {
+    pub fn set_store(&mut self, store: impl mqtt_session::Store + Send + 'static) -> &mut Self {
         self.store = Some(StoreSlot::new(store));
         self
     }
@@ -267,7 +266,32 @@ impl Options {
     }
 }
 
-impl fmt::Debug for Options {
+impl<R: Runtime> Clone for Options<R> {
+    fn clone(&self) -> Self {
+        Options {
+            host: self.host.clone(),
+            port: self.port,
+            transport: self.transport,
+            path: self.path.clone(),
+            tls: self.tls.clone(),
+            session: self.session.clone(),
+            connect_timeout: self.connect_timeout,
+            tcp_nodelay: self.tcp_nodelay,
+            socket_keepalive: self.socket_keepalive,
+            reconnect: self.reconnect,
+            retry_first_connect: self.retry_first_connect,
+            before_reconnect: self.before_reconnect.clone(),
+            after_connect: self.after_connect.clone(),
+            on_auth: self.on_auth.clone(),
+            stream_capacity: self.stream_capacity,
+            overflow: self.overflow,
+            disconnect_timeout: self.disconnect_timeout,
+            store: self.store.clone(),
+        }
+    }
+}
+
+impl<R: Runtime> fmt::Debug for Options<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Options")
             .field("address", &self.address())

@@ -21,32 +21,21 @@ use mqtt_session::{
 
 use crate::connection::Connection;
 use crate::options::Options;
+use crate::runtime::Runtime;
+use crate::wake::WakeFlag;
 
-/// What the handles and the connection task share: the client core behind a lock, and the
-/// clock's origin.
-pub(crate) struct Shared {
-    core: Mutex<Core<Client>>,
+/// What the handles and the connection task share: the client core behind a lock, the clock's
+/// origin, and the flag that wakes the task.
+pub(crate) struct Shared<R: Runtime> {
+    core: Mutex<Core<Client<R>>>,
     start: std::time::Instant,
-    /// Wakes the connection task; the core wakes it through a waker around it, so that the
-    /// task waits for it without taking the lock.
-    pub(crate) wake: Arc<tokio::sync::Notify>,
+    /// Raised by the core (through its driver waker) when a command needs the task; the task
+    /// waits for it without taking the lock.
+    pub(crate) wake: Arc<WakeFlag>,
 }
 
-/// The core's waker for the connection task.
-struct NotifyTask(Arc<tokio::sync::Notify>);
-
-impl std::task::Wake for NotifyTask {
-    fn wake(self: Arc<Self>) {
-        self.0.notify_one();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.notify_one();
-    }
-}
-
-impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Core<Client>> {
+impl<R: Runtime> Shared<R> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Core<Client<R>>> {
         self.core.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -55,15 +44,13 @@ impl Shared {
         Instant::from_millis(self.start.elapsed().as_millis() as u64)
     }
 
-    /// The core's clock as a tokio deadline.
-    pub(crate) fn deadline(&self, at: Instant) -> tokio::time::Instant {
-        tokio::time::Instant::from_std(
-            self.start + std::time::Duration::from_millis(at.as_millis()),
-        )
+    /// The core's clock as a `std` instant.
+    pub(crate) fn deadline(&self, at: Instant) -> std::time::Instant {
+        self.start + std::time::Duration::from_millis(at.as_millis())
     }
 
     /// Runs a command against the core at the current time.
-    fn with<T>(&self, f: impl FnOnce(&mut Core<Client>, Instant) -> T) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut Core<Client<R>>, Instant) -> T) -> T {
         let now = self.now();
         f(&mut self.lock(), now)
     }
@@ -71,11 +58,11 @@ impl Shared {
 
 /// The application's hold on the client: when the last [`Client`] clone goes, the client
 /// disconnects in order.
-pub(crate) struct Handle {
-    pub(crate) shared: Arc<Shared>,
+pub(crate) struct Handle<R: Runtime> {
+    pub(crate) shared: Arc<Shared<R>>,
 }
 
-impl Drop for Handle {
+impl<R: Runtime> Drop for Handle<R> {
     fn drop(&mut self) {
         self.shared.with(|core, now| core.handles_dropped(now));
     }
@@ -103,12 +90,19 @@ impl Drop for Handle {
 /// client.disconnect().await
 /// # }
 /// ```
-#[derive(Clone)]
-pub struct Client {
-    pub(crate) handle: Arc<Handle>,
+pub struct Client<R: Runtime> {
+    pub(crate) handle: Arc<Handle<R>>,
 }
 
-impl Client {
+impl<R: Runtime> Clone for Client<R> {
+    fn clone(&self) -> Self {
+        Client {
+            handle: self.handle.clone(),
+        }
+    }
+}
+
+impl<R: Runtime> Client<R> {
     /// A client that is not connected yet, the default message stream, and the connection
     /// task, which connects once it runs (`tokio::spawn(connection.run())`).
     ///
@@ -116,7 +110,7 @@ impl Client {
     /// first connection on: a message that arrives before the application asked for anything
     /// waits there instead of being lost. Drop it if you don't read it: a full stream holds
     /// back acknowledgements (see [`Messages`]).
-    pub fn new(options: Options) -> (Client, Messages, Connection) {
+    pub fn new(options: Options<R>) -> (Self, Messages<R>, Connection<R>) {
         let mut options = options;
         options.session.connect_timeout = options.connect_timeout;
         let store = options.store.as_ref().and_then(StoreSlot::take);
@@ -129,8 +123,8 @@ impl Client {
         if let Some(hook) = options.on_auth.clone() {
             core.set_auth_handler(Some(Box::new(move |auth: &Auth| hook(auth))));
         }
-        let wake = Arc::new(tokio::sync::Notify::new());
-        core.register_driver(&std::task::Waker::from(Arc::new(NotifyTask(wake.clone()))));
+        let wake = Arc::new(WakeFlag::default());
+        core.register_driver(&std::task::Waker::from(wake.clone()));
         let shared = Arc::new(Shared {
             core: Mutex::new(core),
             start: std::time::Instant::now(),
@@ -160,7 +154,7 @@ impl Client {
     /// [`Error::Refused`] with the broker's reason code (bad credentials, ...), and transport
     /// errors ([`Error::Io`], [`Error::Tls`], [`Error::ConnectTimeout`], ...). Automatic
     /// reconnection applies once a first connection has succeeded.
-    pub async fn connect(options: Options) -> Result<(Client, Messages, Connection), Error> {
+    pub async fn connect(options: Options<R>) -> Result<(Self, Messages<R>, Connection<R>), Error> {
         let (client, messages, mut connection) = Client::new(options);
         connection.connect_first().await?;
         Ok((client, messages, connection))
@@ -175,13 +169,13 @@ impl Client {
     /// # Errors
     ///
     /// As [`connect`](Self::connect).
-    pub async fn spawn(options: Options) -> Result<(Client, Messages), Error> {
+    pub async fn spawn(options: Options<R>) -> Result<(Self, Messages<R>), Error> {
         let (client, messages, connection) = if options.retry_first_connect {
             Client::new(options)
         } else {
             Client::connect(options).await?
         };
-        tokio::spawn(async move {
+        R::spawn(async move {
             if let Err(e) = connection.run().await {
                 tracing::warn!(error = %e, "MQTT connection task ended");
             }
@@ -189,11 +183,11 @@ impl Client {
         Ok((client, messages))
     }
 
-    fn shared(&self) -> &Arc<Shared> {
+    fn shared(&self) -> &Arc<Shared<R>> {
         &self.handle.shared
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Core<Client>, Instant) -> T) -> T {
+    fn with<T>(&self, f: impl FnOnce(&mut Core<Client<R>>, Instant) -> T) -> T {
         self.shared().with(f)
     }
 
@@ -247,7 +241,7 @@ impl Client {
         payload: impl Into<Bytes>,
         qos: QoS,
         retain: bool,
-    ) -> Result<PendingPublish, Error> {
+    ) -> Result<PendingPublish<R>, Error> {
         let publish = packets::publish(topic, payload, qos, retain)?;
         self.start_publish_packet(publish).await
     }
@@ -257,7 +251,7 @@ impl Client {
     /// # Errors
     ///
     /// As [`start_publish`](Self::start_publish).
-    pub async fn start_publish_packet(&self, publish: Publish) -> Result<PendingPublish, Error> {
+    pub async fn start_publish_packet(&self, publish: Publish) -> Result<PendingPublish<R>, Error> {
         let shared = self.shared();
         let mut publish = Some(publish);
         let id = poll_fn(|cx| {
@@ -339,7 +333,7 @@ impl Client {
     ///
     /// As [`subscribe`](Self::subscribe); a filter the broker refuses is
     /// [`Error::RequestFailed`] with its reason code.
-    pub async fn subscription(&self, filter: &str, qos: QoS) -> Result<Messages, Error> {
+    pub async fn subscription(&self, filter: &str, qos: QoS) -> Result<Messages<R>, Error> {
         let filter = TopicFilter::new(filter)?;
         let messages = self.stream(Some(filter.clone()));
         let subscribed = self
@@ -360,11 +354,11 @@ impl Client {
     }
 
     /// A stream of every message the client receives from now on.
-    pub fn messages(&self) -> Messages {
+    pub fn messages(&self) -> Messages<R> {
         self.stream(None)
     }
 
-    fn stream(&self, filter: Option<TopicFilter>) -> Messages {
+    fn stream(&self, filter: Option<TopicFilter>) -> Messages<R> {
         let id = self.with(|core, _| core.open_stream(filter));
         Messages {
             shared: self.shared().clone(),
@@ -437,7 +431,7 @@ impl Client {
     pub fn on(
         &self,
         command: PacketCommand,
-        callback: impl FnMut(&Client, &Received) + Send + 'static,
+        callback: impl FnMut(&Client<R>, &Received) + Send + 'static,
     ) {
         self.with(|core, _| core.on(command, Box::new(callback)));
     }
@@ -447,7 +441,7 @@ impl Client {
     pub fn on_if(
         &self,
         command: PacketCommand,
-        callback: impl FnMut(&Client, &Received) + Send + 'static,
+        callback: impl FnMut(&Client<R>, &Received) + Send + 'static,
         condition: impl Fn(&Received) -> bool + Send + 'static,
         priority: i32,
     ) {
@@ -514,7 +508,7 @@ impl Client {
 
     /// A stream of connection events from now on: connected (with the CONNACK), disconnected
     /// (with the reason), reconnecting (attempt and delay), resubscribed, messages dropped.
-    pub fn events(&self) -> Events {
+    pub fn events(&self) -> Events<R> {
         let id = self.with(|core, _| core.open_events());
         Events {
             shared: self.shared().clone(),
@@ -550,7 +544,7 @@ impl Client {
     }
 }
 
-impl std::fmt::Debug for Client {
+impl<R: Runtime> std::fmt::Debug for Client<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("core", &*self.shared().lock())
@@ -559,17 +553,20 @@ impl std::fmt::Debug for Client {
 }
 
 /// A subscribe or unsubscribe being waited for; forgotten if the future is dropped.
-struct Request<'a> {
-    shared: &'a Shared,
+struct Request<'a, R: Runtime> {
+    shared: &'a Shared<R>,
     id: RequestId,
     done: bool,
 }
 
-type PollRequest<T> =
-    fn(&mut Core<Client>, RequestId, Option<&std::task::Waker>) -> Poll<Option<Result<T, Failure>>>;
+type PollRequest<R, T> = fn(
+    &mut Core<Client<R>>,
+    RequestId,
+    Option<&std::task::Waker>,
+) -> Poll<Option<Result<T, Failure>>>;
 
-impl<'a> Request<'a> {
-    fn new(shared: &'a Shared, id: RequestId) -> Self {
+impl<'a, R: Runtime> Request<'a, R> {
+    fn new(shared: &'a Shared<R>, id: RequestId) -> Self {
         Request {
             shared,
             id,
@@ -577,7 +574,7 @@ impl<'a> Request<'a> {
         }
     }
 
-    fn poll<T>(&mut self, cx: &mut Context<'_>, poll: PollRequest<T>) -> Poll<Result<T, Error>> {
+    fn poll<T>(&mut self, cx: &mut Context<'_>, poll: PollRequest<R, T>) -> Poll<Result<T, Error>> {
         let outcome = std::task::ready!(poll(&mut self.shared.lock(), self.id, Some(cx.waker())));
         self.done = true;
         Poll::Ready(match outcome {
@@ -589,7 +586,7 @@ impl<'a> Request<'a> {
     }
 }
 
-impl Drop for Request<'_> {
+impl<R: Runtime> Drop for Request<'_, R> {
     fn drop(&mut self) {
         if !self.done {
             self.shared.lock().forget_request(self.id);
@@ -599,13 +596,13 @@ impl Drop for Request<'_> {
 
 /// A publish on its way; await it for the outcome.
 #[must_use = "await it for the outcome, or drop it to ignore the outcome"]
-pub struct PendingPublish {
-    shared: Arc<Shared>,
+pub struct PendingPublish<R: Runtime> {
+    shared: Arc<Shared<R>>,
     id: PublishId,
     done: bool,
 }
 
-impl PendingPublish {
+impl<R: Runtime> PendingPublish<R> {
     /// The publish's id: the seed API's `mid`, as [`Received::mid`] names it in the
     /// acknowledgement callbacks.
     pub fn id(&self) -> PublishId {
@@ -613,16 +610,16 @@ impl PendingPublish {
     }
 }
 
-impl IntoFuture for PendingPublish {
+impl<R: Runtime> IntoFuture for PendingPublish<R> {
     type Output = Result<Published, Error>;
-    type IntoFuture = PublishOutcome;
+    type IntoFuture = PublishOutcome<R>;
 
-    fn into_future(self) -> PublishOutcome {
+    fn into_future(self) -> PublishOutcome<R> {
         PublishOutcome(self)
     }
 }
 
-impl Drop for PendingPublish {
+impl<R: Runtime> Drop for PendingPublish<R> {
     fn drop(&mut self) {
         if !self.done {
             self.shared.lock().forget_publish(self.id);
@@ -630,7 +627,7 @@ impl Drop for PendingPublish {
     }
 }
 
-impl std::fmt::Debug for PendingPublish {
+impl<R: Runtime> std::fmt::Debug for PendingPublish<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("PendingPublish").field(&self.id).finish()
     }
@@ -638,9 +635,9 @@ impl std::fmt::Debug for PendingPublish {
 
 /// The future of a [`PendingPublish`].
 #[derive(Debug)]
-pub struct PublishOutcome(PendingPublish);
+pub struct PublishOutcome<R: Runtime>(PendingPublish<R>);
 
-impl Future for PublishOutcome {
+impl<R: Runtime> Future for PublishOutcome<R> {
     type Output = Result<Published, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -667,12 +664,12 @@ impl Future for PublishOutcome {
 /// QoS 0 messages beyond it follow [`Options::overflow`]. The client keeps reading and its own
 /// publishes complete either way. Drop streams you no longer read: their messages are then
 /// acknowledged and dropped.
-pub struct Messages {
-    shared: Arc<Shared>,
+pub struct Messages<R: Runtime> {
+    shared: Arc<Shared<R>>,
     id: StreamId,
 }
 
-impl Messages {
+impl<R: Runtime> Messages<R> {
     /// The next message; `None` once the stream has ended (the client stopped, or its
     /// subscription could not be restored: [`end`](Self::end) says).
     ///
@@ -705,14 +702,14 @@ impl Messages {
     }
 }
 
-impl Drop for Messages {
+impl<R: Runtime> Drop for Messages<R> {
     fn drop(&mut self) {
         let now = self.shared.now();
         self.shared.lock().release_stream(now, self.id);
     }
 }
 
-impl futures_core::Stream for Messages {
+impl<R: Runtime> futures_core::Stream for Messages<R> {
     type Item = Message;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Message>> {
@@ -720,7 +717,7 @@ impl futures_core::Stream for Messages {
     }
 }
 
-impl std::fmt::Debug for Messages {
+impl<R: Runtime> std::fmt::Debug for Messages<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Messages").field(&self.id).finish()
     }
@@ -728,25 +725,25 @@ impl std::fmt::Debug for Messages {
 
 /// A stream of connection events ([`Client::events`]); it holds the latest 64, dropping the
 /// oldest, and ends when the client stops.
-pub struct Events {
-    shared: Arc<Shared>,
+pub struct Events<R: Runtime> {
+    shared: Arc<Shared<R>>,
     id: EventsId,
 }
 
-impl Events {
+impl<R: Runtime> Events<R> {
     /// The next event; `None` once the client has stopped.
     pub async fn recv(&mut self) -> Option<ClientEvent> {
         poll_fn(|cx| self.shared.lock().poll_event(self.id, Some(cx.waker()))).await
     }
 }
 
-impl Drop for Events {
+impl<R: Runtime> Drop for Events<R> {
     fn drop(&mut self) {
         self.shared.lock().close_events(self.id);
     }
 }
 
-impl futures_core::Stream for Events {
+impl<R: Runtime> futures_core::Stream for Events<R> {
     type Item = ClientEvent;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<ClientEvent>> {
@@ -754,7 +751,7 @@ impl futures_core::Stream for Events {
     }
 }
 
-impl std::fmt::Debug for Events {
+impl<R: Runtime> std::fmt::Debug for Events<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Events").field(&self.id).finish()
     }

@@ -1,0 +1,147 @@
+//! [`Tokio`]: the client's runtime on tokio, with tokio-rustls and tokio-tungstenite.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::BytesMut;
+use mqtt_async::{Io, Options, Runtime, TlsOptions, Transport, WsIo};
+use mqtt_client::Error;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+/// The tokio runtime, as the client uses it: tokio's sockets and timers, TLS through
+/// tokio-rustls, WebSocket through tokio-tungstenite. [`Client`](crate::Client) and the other
+/// types of this crate are the runtime-independent client's with this runtime.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct Tokio;
+
+impl Runtime for Tokio {
+    type Io = Box<dyn Io>;
+
+    async fn connect(options: &Options<Tokio>) -> Result<Box<dyn Io>, Error> {
+        let tcp = tcp(options).await?;
+        // The TLS and WebSocket handshakes are boxed: polled inline, their large state and
+        // stack frames would be paid by every connection, plain TCP included.
+        Ok(match options.transport {
+            Transport::Tcp => Box::new(Stream::new(tcp, false)),
+            Transport::Tls => Box::new(Stream::new(Box::pin(tls(options, tcp)).await?, true)),
+            Transport::WebSocket => Box::new(Box::pin(websocket(options, tcp)).await?),
+            Transport::SecureWebSocket => {
+                let tls = Box::pin(tls(options, tcp)).await?;
+                Box::new(Box::pin(websocket(options, tls)).await?)
+            }
+            other => {
+                return Err(Error::InvalidUrl(format!(
+                    "transport {other:?} is not supported on tokio"
+                )));
+            }
+        })
+    }
+
+    fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep_until(deadline.into())
+    }
+
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+        tokio::spawn(future);
+    }
+}
+
+async fn tcp(options: &Options<Tokio>) -> Result<TcpStream, Error> {
+    let stream = TcpStream::connect((options.host.as_str(), options.port)).await?;
+    mqtt_async::configure_tcp((&stream).into(), options)?;
+    Ok(stream)
+}
+
+async fn tls<S>(
+    options: &Options<Tokio>,
+    stream: S,
+) -> Result<tokio_rustls::client::TlsStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let tls = options.tls.clone().unwrap_or_else(TlsOptions::webpki_roots);
+    let connector = tokio_rustls::TlsConnector::from(tls.client_config()?);
+    connector
+        .connect(tls.verified_name(&options.host)?, stream)
+        .await
+        .map_err(mqtt_async::handshake_error)
+}
+
+async fn websocket<S>(
+    options: &Options<Tokio>,
+    stream: S,
+) -> Result<WsIo<tokio_tungstenite::WebSocketStream<S>>, Error>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let request = mqtt_async::upgrade_request(options)?;
+    let (ws, _response) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .map_err(|e| Error::WebSocket(e.to_string()))?;
+    Ok(WsIo::new(ws))
+}
+
+/// A tokio byte stream: TCP, or TLS over it.
+struct Stream<S> {
+    io: S,
+    /// TLS holds written bytes in records until flushed; TCP sends them at once.
+    buffers_writes: bool,
+}
+
+impl<S> Stream<S> {
+    fn new(io: S, buffers_writes: bool) -> Self {
+        Stream { io, buffers_writes }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for Stream<S> {
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, buf)
+    }
+
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+
+    fn buffers_writes(&self) -> bool {
+        self.buffers_writes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Client, Options};
+
+    /// An idle client holds little: the connection task's future keeps its state on the heap
+    /// and has no room for the handshake futures.
+    #[test]
+    fn an_idle_client_stays_small() {
+        let (_client, _messages, connection) = Client::new(Options::new("127.0.0.1", 1883, "x"));
+        let task = std::mem::size_of_val(&connection.run());
+        assert!(
+            task <= 1024,
+            "the connection task's future takes {task} bytes"
+        );
+    }
+}
