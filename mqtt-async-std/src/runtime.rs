@@ -1,0 +1,171 @@
+//! [`Smol`] and [`AsyncStd`]: the client's runtimes on the async-io reactor, with
+//! futures-rustls and async-tungstenite. They differ only in the executor
+//! [`Client::spawn`](mqtt_async::Client::spawn) runs the connection task on.
+
+use std::future::Future;
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use async_net::TcpStream;
+use bytes::BytesMut;
+use futures_io::{AsyncRead, AsyncWrite};
+use mqtt_async::{Io, Options, Runtime, TlsOptions, Transport, WsIo};
+use mqtt_client::Error;
+
+/// smol: the client runs on smol's executor, timers and sockets.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct Smol;
+
+/// async-std: the client runs on the executor async-std's tasks run on
+/// (`async-global-executor`), with the same async-io timers and sockets as async-std's.
+#[derive(Debug, Clone, Copy, Default)]
+#[non_exhaustive]
+pub struct AsyncStd;
+
+impl Runtime for Smol {
+    type Io = Box<dyn Io>;
+
+    fn connect(options: &Options<Smol>) -> impl Future<Output = Result<Box<dyn Io>, Error>> + Send {
+        open(options)
+    }
+
+    fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send {
+        sleep_until(deadline)
+    }
+
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+        ::smol::spawn(future).detach();
+    }
+}
+
+impl Runtime for AsyncStd {
+    type Io = Box<dyn Io>;
+
+    fn connect(
+        options: &Options<AsyncStd>,
+    ) -> impl Future<Output = Result<Box<dyn Io>, Error>> + Send {
+        open(options)
+    }
+
+    fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send {
+        sleep_until(deadline)
+    }
+
+    fn spawn(future: impl Future<Output = ()> + Send + 'static) {
+        async_global_executor::spawn(future).detach();
+    }
+}
+
+async fn sleep_until(deadline: Instant) {
+    async_io::Timer::at(deadline).await;
+}
+
+/// Opens the transport `options` describe.
+async fn open<R: Runtime>(options: &Options<R>) -> Result<Box<dyn Io>, Error> {
+    let tcp = TcpStream::connect((options.host.as_str(), options.port)).await?;
+    mqtt_async::configure_tcp((&tcp).into(), options)?;
+    // The TLS and WebSocket handshakes are boxed: polled inline, their large state and stack
+    // frames would be paid by every connection, plain TCP included.
+    Ok(match options.transport {
+        Transport::Tcp => Box::new(Stream::new(tcp, false)),
+        Transport::Tls => Box::new(Stream::new(Box::pin(tls(options, tcp)).await?, true)),
+        Transport::WebSocket => Box::new(Box::pin(websocket(options, tcp)).await?),
+        Transport::SecureWebSocket => {
+            let tls = Box::pin(tls(options, tcp)).await?;
+            Box::new(Box::pin(websocket(options, tls)).await?)
+        }
+        other => {
+            return Err(Error::InvalidUrl(format!(
+                "transport {other:?} is not supported on async-io"
+            )));
+        }
+    })
+}
+
+async fn tls<R: Runtime, S>(
+    options: &Options<R>,
+    stream: S,
+) -> Result<futures_rustls::client::TlsStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let tls = options.tls.clone().unwrap_or_else(TlsOptions::webpki_roots);
+    let connector = futures_rustls::TlsConnector::from(tls.client_config()?);
+    connector
+        .connect(tls.verified_name(&options.host)?, stream)
+        .await
+        .map_err(mqtt_async::handshake_error)
+}
+
+async fn websocket<R: Runtime, S>(
+    options: &Options<R>,
+    stream: S,
+) -> Result<WsIo<async_tungstenite::WebSocketStream<S>>, Error>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let request = mqtt_async::upgrade_request(options)?;
+    let (ws, _response) = async_tungstenite::client_async(request, stream)
+        .await
+        .map_err(|e| Error::WebSocket(e.to_string()))?;
+    Ok(WsIo::new(ws))
+}
+
+/// A futures-io byte stream: TCP, or TLS over it.
+struct Stream<S> {
+    io: S,
+    /// futures-io reads into initialized memory: the bytes arrive here, then go to the
+    /// client's buffer. It grows to the room the client offers, and is zeroed only then.
+    scratch: Vec<u8>,
+    /// TLS holds written bytes in records until flushed; TCP sends them at once.
+    buffers_writes: bool,
+}
+
+impl<S> Stream<S> {
+    fn new(io: S, buffers_writes: bool) -> Self {
+        Stream {
+            io,
+            scratch: Vec::new(),
+            buffers_writes,
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for Stream<S> {
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>> {
+        let room = (buf.capacity() - buf.len()).max(64);
+        if self.scratch.len() < room {
+            self.scratch.resize(room, 0);
+        }
+        let n = ready!(Pin::new(&mut self.io).poll_read(cx, &mut self.scratch[..room]))?;
+        buf.extend_from_slice(&self.scratch[..n]);
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.io).poll_close(cx)
+    }
+
+    fn buffers_writes(&self) -> bool {
+        self.buffers_writes
+    }
+}
