@@ -524,6 +524,8 @@ impl Client {
             core.set_reconnect(options.reconnect);
             core.set_retry_first_connect(options.retry_first_connect);
             core.set_disconnect_timeout(options.disconnect_timeout);
+            core.set_stream_capacity(options.stream_capacity);
+            core.set_overflow(options.overflow);
             core.set_before_reconnect(options.before_reconnect.clone());
             core.set_after_connect(options.after_connect.clone());
             core.connect_now(now);

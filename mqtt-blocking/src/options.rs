@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mqtt_client::Overflow;
 use mqtt_proto::{PublishProperties, QoS};
 use mqtt_session::Backoff;
 use rustls::ClientConfig;
@@ -143,6 +144,14 @@ pub struct ConnectOptions {
     /// How long [`Client::disconnect`] waits for queued and in-flight publishes to complete
     /// before it sends DISCONNECT anyway.
     pub disconnect_timeout: Duration,
+    /// How many messages each receiver holds before it holds back acknowledgements (QoS 1
+    /// and 2) and applies [`overflow`](Self::overflow) (QoS 0); see
+    /// [`Messages`](crate::Messages).
+    pub stream_capacity: usize,
+    /// What a full receiver does with QoS 0 messages: drop the oldest (the default, reported
+    /// as [`ClientEvent::MessagesDropped`](crate::ClientEvent::MessagesDropped)) or stop
+    /// reading.
+    pub overflow: Overflow,
 }
 
 impl Default for ConnectOptions {
@@ -160,6 +169,8 @@ impl Default for ConnectOptions {
             reconnect: Some(Backoff::default()),
             retry_first_connect: false,
             disconnect_timeout: Duration::from_secs(5),
+            stream_capacity: 1024,
+            overflow: Overflow::default(),
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::callbacks::{CallbackRun, Callbacks, Hook, Registration, Work};
 use crate::event::{ClientEvent, End, Failure, StreamEnd};
 use crate::message::Message;
 use crate::replies::{Interest, Replies};
-use crate::settings::Settings;
+use crate::settings::{Overflow, Settings};
 use crate::streams::{DeliveryKey, Source, StreamId, Streams};
 
 /// The most messages waiting unacknowledged beyond their streams' capacity before the client
@@ -1001,6 +1001,18 @@ impl<C: 'static> Core<C> {
     /// Sets how long a requested disconnect waits ([`Settings::disconnect_timeout`]).
     pub fn set_disconnect_timeout(&mut self, timeout: Duration) {
         self.settings.disconnect_timeout = timeout;
+    }
+
+    /// Sets how many messages each stream holds ([`Settings::stream_capacity`], at least 1),
+    /// from the next message a stream takes or gives on.
+    pub fn set_stream_capacity(&mut self, capacity: usize) {
+        self.settings.stream_capacity = capacity.max(1);
+    }
+
+    /// Sets what a full stream does with QoS 0 messages ([`Settings::overflow`]), from the
+    /// next message on.
+    pub fn set_overflow(&mut self, overflow: Overflow) {
+        self.settings.overflow = overflow;
     }
 
     // ---- callbacks ----------------------------------------------------------------------
