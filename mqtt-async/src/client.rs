@@ -411,6 +411,37 @@ impl<R: Runtime> Client<R> {
         }
     }
 
+    /// With manual acknowledgement, takes the message a callback is running for (`data`, what
+    /// the callback was given) with the right to acknowledge it: the client then does not
+    /// acknowledge it when the callback returns, and the application does, with
+    /// [`ack`](Self::ack), then or later, from any task. Acknowledgements still reach the
+    /// broker in the order the messages arrived. `None` outside a callback, for a packet
+    /// without a message, at QoS 0, in automatic mode, or when a stream holds the message.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{AckMode, Client, Command, Options, ReasonCode};
+    ///
+    /// # async fn demo() -> Result<(), mqtt_tokio::Error> {
+    /// let mut options = Options::from_url("mqtt://127.0.0.1", "worker")?;
+    /// options.session.ack_mode = AckMode::Manual;
+    /// let (client, _default) = Client::spawn(options).await?;
+    /// let (to_worker, mut work) = tokio::sync::mpsc::unbounded_channel();
+    /// client.on(Command::Publish, move |client, data| {
+    ///     if let Some(message) = client.take_message(data) {
+    ///         let _ = to_worker.send(message); // acknowledged once processed
+    ///     }
+    /// });
+    /// while let Some(mut message) = work.recv().await {
+    ///     // ... store it ...
+    ///     client.ack(&mut message, ReasonCode::SUCCESS)?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn take_message(&self, data: &Received) -> Option<Message> {
+        self.shared().lock().take_message(data)
+    }
+
     /// Sends an AUTH packet (MQTT 5.0 enhanced authentication or re-authentication).
     ///
     /// # Errors

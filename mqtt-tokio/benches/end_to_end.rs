@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     Cpu, IdleRss, MORE_IDLE_CLIENTS, ROUNDS, Rss, Run, Tally, WINDOW, payload, report_idle_rss,
-    report_latency, rumqttc_qos,
+    report_latency,
 };
 use mqtt_tokio::{Client, QoS, Version};
 
@@ -82,79 +82,17 @@ fn rumqttc_options(id: &str) -> rumqttc::MqttOptions {
 }
 
 async fn rumqttc_run(qos: QoS, messages: u32) -> Run {
-    use rumqttc::{AsyncClient, Event, Packet};
-    let topic = support::topic("bench-rumqttc");
-    let (subscriber, mut sub_loop) =
-        AsyncClient::new(rumqttc_options(&support::client_id("rumqttc-sub")), 4096);
-    subscriber
-        .subscribe(&topic, rumqttc_qos(qos))
-        .await
-        .expect("subscribe");
-    // Until SUBACK, then count publishes.
-    loop {
-        if let Event::Incoming(Packet::SubAck(_)) = sub_loop.poll().await.expect("subscriber") {
-            break;
-        }
-    }
-    let (publisher, mut pub_loop) =
-        AsyncClient::new(rumqttc_options(&support::client_id("rumqttc-pub")), 4096);
-
-    let (start, cpu) = (Instant::now(), Cpu::now());
-    let receiver = tokio::spawn(async move {
-        let mut tally = Tally::new(messages);
-        while !tally.complete() {
-            match tokio::time::timeout(Duration::from_secs(5), sub_loop.poll()).await {
-                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => tally.record(&p.payload),
-                Ok(Ok(_)) => {}
-                _ => break,
-            }
-        }
-        tally.received
-    });
-    // The publisher's event loop completes its QoS flows; count the final acknowledgements.
-    let acks = tokio::spawn(async move {
-        let mut done = 0;
-        let final_ack = |packet: &Packet| match qos {
-            QoS::AtMostOnce => false,
-            QoS::AtLeastOnce => matches!(packet, Packet::PubAck(_)),
-            _ => matches!(packet, Packet::PubComp(_)),
-        };
-        loop {
-            match tokio::time::timeout(Duration::from_secs(5), pub_loop.poll()).await {
-                Ok(Ok(Event::Incoming(p))) if final_ack(&p) => {
-                    done += 1;
-                    if done == messages {
-                        break;
-                    }
-                }
-                Ok(Ok(Event::Outgoing(rumqttc::Outgoing::Publish(_))))
-                    if qos == QoS::AtMostOnce =>
-                {
-                    done += 1;
-                    if done == messages {
-                        break;
-                    }
-                }
-                Ok(Ok(_)) => {}
-                _ => break,
-            }
-        }
-        pub_loop
-    });
-    for n in 0..messages {
-        publisher
-            .publish(&topic, rumqttc_qos(qos), false, payload(n))
-            .await
-            .expect("queued");
-    }
-    let received = receiver.await.expect("receiver");
-    let _pub_loop = acks.await.expect("publisher loop");
-    Run {
+    common::rumqttc_run(
+        qos,
         messages,
-        received,
-        elapsed: start.elapsed(),
-        cpu: Cpu::since(cpu),
-    }
+        support::broker().tcp(Version::V311),
+        &support::topic("bench-rumqttc"),
+        [
+            &support::client_id("rumqttc-sub"),
+            &support::client_id("rumqttc-pub"),
+        ],
+    )
+    .await
 }
 
 /// QoS 1 round trips, one message at a time: publish, then wait for the PUBACK.

@@ -344,3 +344,98 @@ async fn dropping_the_client_flushes_queued_packets() {
         "three PUBLISH, then DISCONNECT"
     );
 }
+
+/// PUBLISH (MQTT 5.0) to "t" with `id`, QoS `qos`, a two-byte payload and no properties.
+fn publish_t(qos: u8, id: u8, payload: &[u8; 2]) -> Vec<u8> {
+    let mut packet = vec![0x30 | (qos << 1), 0x08, 0x00, 0x01, b't', 0x00, id, 0x00];
+    packet.extend_from_slice(payload);
+    packet
+}
+
+/// Manual acknowledgement from callbacks: a callback keeps its message to acknowledge later,
+/// refuses one at once, or lets the client acknowledge on return; the acknowledgements leave
+/// in the order the messages arrived.
+#[tokio::test]
+async fn a_callback_keeps_its_message_and_acks_later_or_at_once() {
+    use mqtt_tokio::{AckMode, Command, Message, ReasonCode, Received};
+    const QUIET: Duration = Duration::from_millis(200);
+    let script = Scripted::start();
+    let mut options = scripted_options(&script, Version::V5);
+    options.session.ack_mode = AckMode::Manual;
+    options.reconnect = None;
+    let broker = std::thread::spawn(move || {
+        let mut peer = script.accept();
+        peer.expect(0x10);
+        peer.send(&[0x20, 0x03, 0x00, 0x00, 0x00]);
+        peer
+    });
+    let (client, _default, connection) = Client::new(options);
+    let (sender, mut kept) = tokio::sync::mpsc::unbounded_channel::<Message>();
+    client.on(Command::Publish, move |client: &Client, data: &Received| {
+        let payload = data.message.as_ref().map(|m| m.payload.clone());
+        match payload.as_deref() {
+            Some(b"k1" | b"k3") => {
+                let message = client.take_message(data).expect("the callback's message");
+                sender.send(message).unwrap();
+            }
+            Some(b"no") => {
+                let mut message = client.take_message(data).expect("the callback's message");
+                client.ack(&mut message, ReasonCode(0x80)).unwrap();
+                assert!(client.take_message(data).is_none(), "taken once");
+            }
+            _ => {}
+        }
+    });
+    tokio::spawn(connection.run());
+    let mut peer = tokio::task::spawn_blocking(move || broker.join().unwrap())
+        .await
+        .unwrap();
+    let peer = tokio::task::spawn_blocking(move || {
+        for (n, (qos, payload)) in [1, 1, 2, 1]
+            .into_iter()
+            .zip([b"k1", b"no", b"k3", b"ok"])
+            .enumerate()
+        {
+            peer.send(&publish_t(qos, n as u8 + 1, payload));
+        }
+        peer
+    })
+    .await
+    .unwrap();
+    let mut first = tokio::time::timeout(WAIT, kept.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut third = tokio::time::timeout(WAIT, kept.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let quiet = |mut peer: support::scripted::Peer| async move {
+        tokio::task::spawn_blocking(move || (peer.packets_within(QUIET), peer))
+            .await
+            .unwrap()
+    };
+    let (seen, peer) = quiet(peer).await;
+    assert_eq!(
+        seen,
+        Vec::<Vec<u8>>::new(),
+        "nothing before the first is acknowledged"
+    );
+    client.ack(&mut third, ReasonCode::SUCCESS).unwrap();
+    let (seen, mut peer) = quiet(peer).await;
+    assert_eq!(seen, Vec::<Vec<u8>>::new(), "the third waits for the first");
+    client.ack(&mut first, ReasonCode::SUCCESS).unwrap();
+    let acks =
+        tokio::task::spawn_blocking(move || (0..4).map(|_| peer.packet()).collect::<Vec<_>>())
+            .await
+            .unwrap();
+    assert_eq!(
+        acks,
+        [
+            vec![0x40, 0x02, 0x00, 0x01],
+            vec![0x40, 0x03, 0x00, 0x02, 0x80],
+            vec![0x50, 0x02, 0x00, 0x03],
+            vec![0x40, 0x02, 0x00, 0x04],
+        ]
+    );
+}

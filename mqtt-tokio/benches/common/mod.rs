@@ -4,7 +4,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mqtt_proto::QoS;
 
@@ -200,6 +200,86 @@ impl IdleRss {
             self.first.anonymous.saturating_sub(self.before.anonymous),
             self.more.total.saturating_sub(self.first.total) / MORE_IDLE_CLIENTS as u64,
         );
+    }
+}
+/// One throughput run of rumqttc (its async client, on the current tokio runtime): a
+/// subscriber and a publisher on `topic`, `messages` messages at `qos`.
+pub async fn rumqttc_run(
+    qos: QoS,
+    messages: u32,
+    broker: SocketAddr,
+    topic: &str,
+    [subscriber_id, publisher_id]: [&str; 2],
+) -> Run {
+    use rumqttc::{AsyncClient, Event, Packet};
+    let (subscriber, mut sub_loop) = AsyncClient::new(rumqttc_options(subscriber_id, broker), 4096);
+    subscriber
+        .subscribe(topic, rumqttc_qos(qos))
+        .await
+        .expect("subscribe");
+    // Until SUBACK, then count publishes.
+    loop {
+        if let Event::Incoming(Packet::SubAck(_)) = sub_loop.poll().await.expect("subscriber") {
+            break;
+        }
+    }
+    let (publisher, mut pub_loop) = AsyncClient::new(rumqttc_options(publisher_id, broker), 4096);
+
+    let (start, cpu) = (Instant::now(), Cpu::now());
+    let receiver = tokio::spawn(async move {
+        let mut tally = Tally::new(messages);
+        while !tally.complete() {
+            match tokio::time::timeout(Duration::from_secs(5), sub_loop.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => tally.record(&p.payload),
+                Ok(Ok(_)) => {}
+                _ => break,
+            }
+        }
+        tally.received
+    });
+    // The publisher's event loop completes its QoS flows; count the final acknowledgements.
+    let acks = tokio::spawn(async move {
+        let mut done = 0;
+        let final_ack = |packet: &Packet| match qos {
+            QoS::AtMostOnce => false,
+            QoS::AtLeastOnce => matches!(packet, Packet::PubAck(_)),
+            _ => matches!(packet, Packet::PubComp(_)),
+        };
+        loop {
+            match tokio::time::timeout(Duration::from_secs(5), pub_loop.poll()).await {
+                Ok(Ok(Event::Incoming(p))) if final_ack(&p) => {
+                    done += 1;
+                    if done == messages {
+                        break;
+                    }
+                }
+                Ok(Ok(Event::Outgoing(rumqttc::Outgoing::Publish(_))))
+                    if qos == QoS::AtMostOnce =>
+                {
+                    done += 1;
+                    if done == messages {
+                        break;
+                    }
+                }
+                Ok(Ok(_)) => {}
+                _ => break,
+            }
+        }
+        pub_loop
+    });
+    for n in 0..messages {
+        publisher
+            .publish(topic, rumqttc_qos(qos), false, payload(n))
+            .await
+            .expect("queued");
+    }
+    let received = receiver.await.expect("receiver");
+    let _pub_loop = acks.await.expect("publisher loop");
+    Run {
+        messages,
+        received,
+        elapsed: start.elapsed(),
+        cpu: Cpu::since(cpu),
     }
 }
 
