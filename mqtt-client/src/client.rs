@@ -1316,6 +1316,9 @@ impl<C: 'static> Core<C> {
     fn on_session_event(&mut self, now: Instant, event: Event) {
         match event {
             Event::Connected(connected) => {
+                if connected.session_present {
+                    self.forget_resent_deliveries(now);
+                }
                 self.ever_connected = true;
                 if let Some(reconnect) = &mut self.reconnect {
                     reconnect.connected(now);
@@ -1534,6 +1537,32 @@ impl<C: 'static> Core<C> {
             }
         }
         self.held.push_back((publish, token));
+    }
+
+    /// The broker resumed the session, so it sends again every QoS 1 message it has no PUBACK
+    /// for (MQTT-4.4.0-1), among them those still waiting here for room in a stream: the
+    /// session forgot their acknowledgements when the connection ended. Those copies are
+    /// dropped, and the application gets the message once, from the resend, instead of
+    /// twice; nothing acknowledged is touched. (QoS 2 messages stay: the session answers
+    /// their resends without delivering them again.)
+    fn forget_resent_deliveries(&mut self, now: Instant) {
+        let resent: alloc::collections::BTreeSet<DeliveryKey> = self
+            .deliveries
+            .iter()
+            .filter(|(_, delivery)| delivery.token.qos() == QoS::AtLeastOnce)
+            .map(|(key, _)| *key)
+            .collect();
+        if resent.is_empty() {
+            return;
+        }
+        let capacity = self.settings.stream_capacity;
+        for stream in self.streams.iter_mut() {
+            stream.forget(|key| resent.contains(&key), capacity, &mut self.accepted);
+        }
+        for key in &resent {
+            self.deliveries.remove(key);
+        }
+        self.accept_all(now);
     }
 
     /// Counts the acceptances streams and callbacks reported; a delivery every target accepted

@@ -180,6 +180,26 @@ impl Stream {
         }
     }
 
+    /// Removes the messages waiting beyond capacity for a delivery `forget` names, without
+    /// accepting them; what moves within capacity is accepted.
+    pub(crate) fn forget(
+        &mut self,
+        forget: impl Fn(DeliveryKey) -> bool,
+        capacity: usize,
+        accepted: &mut Vec<DeliveryKey>,
+    ) {
+        let before = self.queue.len();
+        self.queue.retain(|entry| match entry.held {
+            Held::Delivery(key) => !forget(key),
+            _ => true,
+        });
+        self.deliveries -= before - self.queue.len();
+        for index in 0..capacity.min(self.queue.len()) {
+            let held = core::mem::replace(&mut self.queue[index].held, Held::Nothing);
+            self.release(held, accepted);
+        }
+    }
+
     /// Whether a QoS 0 message beyond capacity stops reading.
     pub(crate) fn stops_reading(&self) -> bool {
         self.reading > 0

@@ -222,6 +222,63 @@ fn a_full_stream_holds_acknowledgements_but_not_the_client(feed: Feed) {
     assert_eq!(pubacks(&h.sent()), [6, 7, 8, 9, 10]);
 }
 
+/// After a cut, a resumed session's broker sends again every QoS 1 message it has no PUBACK
+/// for, among them those that waited beyond a full stream: the application gets each message
+/// once, and the resends are acknowledged as they are accepted. (The reported duplicates: a
+/// slow consumer saw every held-back message twice after each cut.)
+fn held_messages_come_once_when_the_session_is_resumed(feed: Feed) {
+    let mut settings = settings();
+    settings.stream_capacity = 2;
+    let mut config = config(Version::V311);
+    config.clean_start = false;
+    let mut h = Harness::new(config, settings, feed);
+    h.connect();
+    let stream = h.core.open_stream(None);
+    for n in 1..=5u16 {
+        h.inject(incoming("t", &n.to_string(), QoS::AtLeastOnce, n));
+    }
+    assert_eq!(pubacks(&h.sent()), [1, 2]);
+    h.cut();
+    h.advance(Duration::from_millis(100));
+    assert!(matches!(h.sent().as_slice(), [Packet::Connect(_)]));
+    h.inject(ConnAck {
+        session_present: true,
+        ..Default::default()
+    });
+    for n in 3..=5u16 {
+        h.inject(Publish {
+            dup: true,
+            ..incoming("t", &n.to_string(), QoS::AtLeastOnce, n)
+        });
+    }
+    let got: Vec<Bytes> = h.drain(stream).into_iter().map(|m| m.payload).collect();
+    assert_eq!(got, ["1", "2", "3", "4", "5"].map(Bytes::from));
+    assert_eq!(pubacks(&h.sent()), [3, 4, 5]);
+}
+
+/// The same cut, and a broker that lost the session: it sends nothing again, so the held
+/// messages are delivered, and nothing is acknowledged for them on the new session.
+fn held_messages_are_delivered_when_the_session_is_lost(feed: Feed) {
+    let mut settings = settings();
+    settings.stream_capacity = 2;
+    let mut config = config(Version::V311);
+    config.clean_start = false;
+    let mut h = Harness::new(config, settings, feed);
+    h.connect();
+    let stream = h.core.open_stream(None);
+    for n in 1..=5u16 {
+        h.inject(incoming("t", &n.to_string(), QoS::AtLeastOnce, n));
+    }
+    assert_eq!(pubacks(&h.sent()), [1, 2]);
+    h.cut();
+    h.advance(Duration::from_millis(100));
+    assert!(matches!(h.sent().as_slice(), [Packet::Connect(_)]));
+    h.inject(ConnAck::default());
+    let got: Vec<Bytes> = h.drain(stream).into_iter().map(|m| m.payload).collect();
+    assert_eq!(got, ["1", "2", "3", "4", "5"].map(Bytes::from));
+    assert_eq!(pubacks(&h.sent()), Vec::<u16>::new());
+}
+
 /// The reported deadlock: a consumer with a stream of 4 that, for each message, publishes at
 /// QoS 1 and waits for it. The broker keeps 20 messages unacknowledged, as mosquitto does.
 /// (Fed whole only: the logic is that of the scenario above, a thousand times.)
@@ -629,6 +686,8 @@ harness::scenarios!(
     manual_acknowledgement_waits_for_the_application,
     a_callback_may_take_its_message_to_acknowledge_it_later,
     a_full_stream_holds_acknowledgements_but_not_the_client,
+    held_messages_come_once_when_the_session_is_resumed,
+    held_messages_are_delivered_when_the_session_is_lost,
     a_qos0_flood_drops_the_oldest_and_says_so,
     stop_reading_waits_for_room,
     a_lost_session_is_resubscribed_before_queued_publishes,
