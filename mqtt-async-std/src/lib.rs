@@ -35,26 +35,41 @@
 //! when it is acknowledged, reconnection, events, an orderly disconnect) is decided by
 //! [`mqtt_client`], which every adapter shares; its documentation states the guarantees.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod runtime;
 
-pub use mqtt_async::{AuthHook, Io, SocketKeepalive, TlsOptions, Transport, rustls};
-pub use mqtt_client::{self as client_core, ClientEvent, Error, Message, Overflow, StreamEnd};
-pub use mqtt_proto::{self as proto, QoS, ReasonCode};
+pub use mqtt_async::{AuthHook, Io, SocketKeepalive, Transport};
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use mqtt_async::{TlsOptions, rustls};
+pub use mqtt_client::{
+    self as client_core, ClientEvent, Detail, Error, Message, Overflow, StreamEnd,
+};
+pub use mqtt_proto::{
+    self as proto, Publish, QoS, ReasonCode, TopicFilter, TopicName, UserProperty, Will,
+};
 pub use mqtt_session::Backoff;
 pub use mqtt_session::{
-    self as session, AckMode, Command, PublishId, Published, Received, Version,
+    self as session, AckMode, Command, Config, PublishId, Published, Received, Version,
 };
-pub use runtime::{AsyncStd, Smol};
+#[cfg(feature = "async-std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-std")))]
+pub use runtime::AsyncStd;
+#[cfg(feature = "smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
+pub use runtime::Smol;
 
 /// The client's types for one runtime, with everything else this crate exports.
 macro_rules! runtime_types {
     ($runtime:ident, $name:literal) => {
         pub use crate::{
-            AckMode, AuthHook, Backoff, ClientEvent, Command, Error, Message, Overflow,
-            PublishId, Published, QoS, ReasonCode, Received, SocketKeepalive, StreamEnd,
-            TlsOptions, Transport, Version,
+            AckMode, AuthHook, Backoff, ClientEvent, Command, Config, Error, Message, Overflow,
+            Publish, PublishId, Published, QoS, ReasonCode, Received, SocketKeepalive,
+            StreamEnd, TopicFilter, TopicName, Transport, UserProperty, Version, Will,
         };
+        #[cfg(feature = "tls")]
+        pub use crate::TlsOptions;
 
         #[doc = concat!("The runtime: [`", stringify!($runtime), "`](crate::", stringify!($runtime), ").")]
         pub type Runtime = crate::$runtime;
@@ -78,11 +93,15 @@ macro_rules! runtime_types {
 }
 
 /// The client on smol.
+#[cfg(feature = "smol")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
 pub mod smol {
     runtime_types!(Smol, "smol");
 }
 
 /// The client on async-std.
+#[cfg(feature = "async-std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async-std")))]
 pub mod async_std {
     runtime_types!(AsyncStd, "async-std");
 }

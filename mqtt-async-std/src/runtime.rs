@@ -11,20 +11,25 @@ use std::time::Instant;
 use async_net::TcpStream;
 use bytes::BytesMut;
 use futures_io::{AsyncRead, AsyncWrite};
-use mqtt_async::{Io, Options, Runtime, TlsOptions, Transport, WsIo};
+#[cfg(feature = "websocket")]
+use mqtt_async::WsIo;
+use mqtt_async::{Io, Options, Runtime, Transport};
 use mqtt_client::Error;
 
+#[cfg(feature = "smol")]
 /// smol: the client runs on smol's executor, timers and sockets.
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct Smol;
 
+#[cfg(feature = "async-std")]
 /// async-std: the client runs on the executor async-std's tasks run on
 /// (`async-global-executor`), with the same async-io timers and sockets as async-std's.
 #[derive(Debug, Clone, Copy, Default)]
 #[non_exhaustive]
 pub struct AsyncStd;
 
+#[cfg(feature = "smol")]
 impl Runtime for Smol {
     type Io = Box<dyn Io>;
 
@@ -41,6 +46,7 @@ impl Runtime for Smol {
     }
 }
 
+#[cfg(feature = "async-std")]
 impl Runtime for AsyncStd {
     type Io = Box<dyn Io>;
 
@@ -65,19 +71,25 @@ async fn sleep_until(deadline: Instant) {
 
 /// Opens the transport `options` describe.
 async fn open<R: Runtime>(options: &Options<R>) -> Result<Box<dyn Io>, Error> {
-    let tcp = TcpStream::connect((options.host.as_str(), options.port)).await?;
+    let tcp = TcpStream::connect((options.host.as_str(), options.port))
+        .await
+        .map_err(|e| options.connect_error(e))?;
     mqtt_async::configure_tcp((&tcp).into(), options)?;
     // The TLS and WebSocket handshakes are boxed: polled inline, their large state and stack
     // frames would be paid by every connection, plain TCP included.
     Ok(match options.transport {
         Transport::Tcp => Box::new(Stream::new(tcp, false)),
+        #[cfg(feature = "tls")]
         Transport::Tls => Box::new(Stream::new(Box::pin(tls(options, tcp)).await?, true)),
+        #[cfg(feature = "websocket")]
         Transport::WebSocket => Box::new(Box::pin(websocket(options, tcp)).await?),
+        #[cfg(all(feature = "tls", feature = "websocket"))]
         Transport::SecureWebSocket => {
             let tls = Box::pin(tls(options, tcp)).await?;
             Box::new(Box::pin(websocket(options, tls)).await?)
         }
         other => {
+            other.available()?;
             return Err(Error::InvalidUrl(format!(
                 "transport {other:?} is not supported on async-io"
             )));
@@ -85,6 +97,7 @@ async fn open<R: Runtime>(options: &Options<R>) -> Result<Box<dyn Io>, Error> {
     })
 }
 
+#[cfg(feature = "tls")]
 async fn tls<R: Runtime, S>(
     options: &Options<R>,
     stream: S,
@@ -92,14 +105,15 @@ async fn tls<R: Runtime, S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let tls = options.tls.clone().unwrap_or_else(TlsOptions::webpki_roots);
+    let tls = options.tls_options()?;
     let connector = futures_rustls::TlsConnector::from(tls.client_config()?);
     connector
         .connect(tls.verified_name(&options.host)?, stream)
         .await
-        .map_err(mqtt_async::handshake_error)
+        .map_err(|e| mqtt_async::handshake_error(&options.host_port(), e))
 }
 
+#[cfg(feature = "websocket")]
 async fn websocket<R: Runtime, S>(
     options: &Options<R>,
     stream: S,
@@ -110,7 +124,7 @@ where
     let request = mqtt_async::upgrade_request(options)?;
     let (ws, _response) = async_tungstenite::client_async(request, stream)
         .await
-        .map_err(|e| Error::WebSocket(e.to_string()))?;
+        .map_err(|e| mqtt_async::upgrade_error(options, e))?;
     Ok(WsIo::new(ws))
 }
 

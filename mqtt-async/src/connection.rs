@@ -160,13 +160,19 @@ impl<R: Runtime> Connection<R> {
         info!(address = %self.options.address(), "MQTT connecting");
         // Boxed: the handshake futures (TLS, WebSocket) are large, and neither the task of an
         // idle connection nor the caller's future should carry room for them.
-        let connect = Box::pin(R::connect(&self.options));
-        let limit = pin!(R::sleep_until(
-            std::time::Instant::now() + self.options.connect_timeout
-        ));
-        let opened = first(connect, limit)
-            .await
-            .unwrap_or(Err(Error::ConnectTimeout));
+        // One deadline for the whole connection: what the transport leaves is the session's
+        // to wait for CONNACK.
+        let deadline = std::time::Instant::now() + self.options.connect_timeout;
+        let opened = match self.options.transport.available() {
+            Ok(()) => {
+                let connect = Box::pin(R::connect(&self.options));
+                let limit = pin!(R::sleep_until(deadline));
+                first(connect, limit)
+                    .await
+                    .unwrap_or(Err(Error::ConnectTimeout))
+            }
+            Err(e) => Err(e),
+        };
         let now = self.shared.now();
         match opened {
             Ok(io) => {
@@ -176,7 +182,10 @@ impl<R: Runtime> Connection<R> {
                 // Half a packet left from the last transport is not the start of this one's.
                 self.read_buf.clear();
                 self.last_error = None;
-                self.shared.lock().handle_transport_opened(now);
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                let mut core = self.shared.lock();
+                core.set_connect_timeout(left);
+                core.handle_transport_opened(now);
             }
             Err(e) => {
                 self.shared.lock().handle_connect_failed(now, &e);

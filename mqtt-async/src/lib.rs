@@ -21,20 +21,25 @@
 //! # }
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod client;
 mod connection;
 mod options;
 mod runtime;
-mod tls;
+mod url;
 mod wake;
+#[cfg(feature = "websocket")]
 mod websocket;
 
 pub use client::{Client, Events, Messages, PendingPublish, PublishOutcome};
 pub use connection::Connection;
-pub use mqtt_client::{ClientEvent, Error, Message, Overflow, StreamEnd};
+pub use mqtt_client::{ClientEvent, Detail, Error, Message, Overflow, StreamEnd};
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use mqtt_tls::{TlsOptions, handshake_error, rustls};
 pub use options::{AuthHook, Hook, Options, SocketKeepalive, Transport};
 pub use runtime::{Io, Runtime, configure_tcp};
-pub use rustls;
-pub use tls::{TlsOptions, handshake_error};
-pub use websocket::{WsIo, upgrade_request};
+#[cfg(feature = "websocket")]
+#[cfg_attr(docsrs, doc(cfg(feature = "websocket")))]
+pub use websocket::{WsIo, upgrade_error, upgrade_request};

@@ -8,9 +8,11 @@ use mqtt_client::{Error, Overflow, Settings, StoreSlot};
 use mqtt_proto::{ByteString, QoS, TopicName, Will};
 use mqtt_session::{Backoff, Config, Version};
 
+#[cfg(feature = "tls")]
+use crate::TlsOptions;
 use crate::client::Client;
 use crate::runtime::Runtime;
-use crate::tls::TlsOptions;
+use crate::url::BrokerUrl;
 
 /// The transport to the broker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +30,41 @@ pub enum Transport {
 
 impl Transport {
     /// Whether the transport runs over TLS.
+    ///
+    /// ```
+    /// assert!(mqtt_tokio::Transport::SecureWebSocket.is_tls());
+    /// ```
     pub fn is_tls(self) -> bool {
         matches!(self, Transport::Tls | Transport::SecureWebSocket)
+    }
+
+    /// Whether the transport runs over WebSocket.
+    ///
+    /// ```
+    /// assert!(!mqtt_tokio::Transport::Tls.is_websocket());
+    /// ```
+    pub fn is_websocket(self) -> bool {
+        matches!(self, Transport::WebSocket | Transport::SecureWebSocket)
+    }
+
+    /// `Ok` when this build supports the transport; otherwise the error that names the
+    /// missing Cargo feature (`tls`, `websocket`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] or [`Error::WebSocket`], naming the feature.
+    pub fn available(self) -> Result<(), Error> {
+        if self.is_tls() && !cfg!(feature = "tls") {
+            return Err(Error::tls(
+                "TLS is not built in: enable the `tls` feature (on by default)",
+            ));
+        }
+        if self.is_websocket() && !cfg!(feature = "websocket") {
+            return Err(Error::WebSocket(mqtt_client::Detail::new(
+                "WebSocket is not built in: enable the `websocket` feature",
+            )));
+        }
+        Ok(())
     }
 
     pub(crate) fn default_port(self) -> u16 {
@@ -83,12 +118,18 @@ pub struct Options<R: Runtime> {
     pub transport: Transport,
     /// The WebSocket path, `/mqtt` by default.
     pub path: String,
-    /// TLS settings for `mqtts://` and `wss://`; `None` uses the web PKI roots.
+    /// TLS settings for `mqtts://` and `wss://`; `None` uses
+    /// [`TlsOptions::default_roots`].
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<TlsOptions>,
     /// The MQTT session: client id, protocol version, keep alive, will, credentials, MQTT 5.0
     /// properties and the session policies.
     pub session: Config,
-    /// How long TCP connect, TLS and WebSocket handshakes may take, together.
+    /// How long a connection may take, from the start of the TCP connect to the broker's
+    /// CONNACK: TCP, TLS and WebSocket handshakes and the CONNECT exchange, together. One
+    /// deadline per attempt; it replaces
+    /// [`session.connect_timeout`](Config::connect_timeout). 10 s by default.
     pub connect_timeout: Duration,
     /// Set `TCP_NODELAY` (on by default: MQTT packets are small and latency matters).
     pub tcp_nodelay: bool,
@@ -130,6 +171,7 @@ impl<R: Runtime> Options<R> {
             port,
             transport: Transport::Tcp,
             path: "/mqtt".into(),
+            #[cfg(feature = "tls")]
             tls: None,
             session: Config::new(client_id, Version::V5),
             connect_timeout: Duration::from_secs(10),
@@ -147,52 +189,60 @@ impl<R: Runtime> Options<R> {
         }
     }
 
-    /// Options from a URL: `mqtt://host[:port]`, `mqtts://`, `ws://host[:port][/path]` or
-    /// `wss://`. A query `?version=3.1.1` (or `4`) selects MQTT 3.1.1, `?version=3.1` (or `3`)
-    /// MQTT 3.1; MQTT 5.0 (`5`, `5.0`) is the default.
+    /// Options from a URL: `mqtt://host[:port]` (TCP), `mqtts://` (TLS), `ws://host[:port][/path]`
+    /// or `wss://` (WebSocket). `user:password@` before the host sets the credentials
+    /// (percent-encoded where needed). A query `?version=3.1.1` (or `4`) selects MQTT 3.1.1,
+    /// `?version=3.1` (or `3`) MQTT 3.1; MQTT 5.0 (`5`, `5.0`) is the default.
     ///
     /// ```
-    /// use mqtt_tokio::{Options, Version};
+    /// use mqtt_tokio::{Options, Transport, Version};
     ///
-    /// let options = Options::from_url("mqtt://broker.example?version=3.1", "sensor-17")?;
-    /// assert_eq!(options.session.version, Version::V31);
+    /// let options = Options::from_url("mqtts://sensor:s3cret@broker.example?version=3.1.1", "sensor-17")?;
+    /// assert_eq!((options.transport, options.port), (Transport::Tls, 8883));
+    /// assert_eq!(options.session.version, Version::V311);
+    /// assert_eq!(options.session.username.as_deref(), Some("sensor"));
+    ///
+    /// // A forgotten scheme gets a suggestion.
+    /// let error = Options::from_url("127.0.0.1:1883", "x").unwrap_err();
+    /// assert!(error.to_string().contains("did you mean \"mqtt://127.0.0.1:1883\""));
     /// # Ok::<(), mqtt_tokio::Error>(())
     /// ```
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidUrl`] for an unknown scheme or a URL without a host.
+    /// [`Error::InvalidUrl`], saying what is wrong: an unknown scheme (or none), no host, a
+    /// port out of range, a path on a scheme other than WebSocket, an unknown query key or
+    /// version.
     pub fn from_url(url: &str, client_id: impl Into<ByteString>) -> Result<Self, Error> {
-        let parsed = url::Url::parse(url).map_err(|e| Error::InvalidUrl(format!("{url}: {e}")))?;
-        let transport = match parsed.scheme() {
-            "mqtt" | "tcp" => Transport::Tcp,
-            "mqtts" | "ssl" | "tls" => Transport::Tls,
-            "ws" => Transport::WebSocket,
-            "wss" => Transport::SecureWebSocket,
-            other => return Err(Error::InvalidUrl(format!("unknown scheme {other:?}"))),
-        };
-        let host = parsed
-            .host_str()
-            .ok_or_else(|| Error::InvalidUrl(format!("{url}: no host")))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        let port = parsed.port().unwrap_or(transport.default_port());
-        let mut options = Self::new(host, port, client_id);
-        options.transport = transport;
-        if matches!(transport, Transport::WebSocket | Transport::SecureWebSocket)
-            && parsed.path() != "/"
-        {
-            options.path = parsed.path().to_owned();
+        let parsed = BrokerUrl::parse(url)?;
+        let mut options = Self::new(parsed.host, parsed.port, client_id);
+        options.transport = parsed.transport;
+        if let Some(path) = parsed.path {
+            options.path = path;
         }
-        for (key, value) in parsed.query_pairs() {
-            if key == "version" {
-                options.session.version = match &*value {
-                    "3.1" | "3" => Version::V31,
-                    "3.1.1" | "4" => Version::V311,
-                    "5" | "5.0" => Version::V5,
-                    other => return Err(Error::InvalidUrl(format!("unknown version {other:?}"))),
-                };
+        if let Some(username) = parsed.username {
+            options.session.username = Some(username.into());
+            options.session.password = parsed.password.map(bytes::Bytes::from);
+        }
+        for (key, value) in parsed.query {
+            match key.as_str() {
+                "version" => {
+                    options.session.version = match value.as_str() {
+                        "3.1" | "3" => Version::V31,
+                        "3.1.1" | "4" => Version::V311,
+                        "5" | "5.0" => Version::V5,
+                        other => {
+                            return Err(Error::InvalidUrl(format!(
+                                "{url:?}: unknown version {other:?}; use 3.1, 3.1.1 or 5"
+                            )));
+                        }
+                    };
+                }
+                other => {
+                    return Err(Error::InvalidUrl(format!(
+                        "{url:?}: unknown query key {other:?}; the one known is \"version\""
+                    )));
+                }
             }
         }
         Ok(options)
@@ -243,6 +293,50 @@ impl<R: Runtime> Options<R> {
         self
     }
 
+    /// The TLS settings to connect with: [`tls`](Self::tls), or
+    /// [`TlsOptions::default_roots`].
+    ///
+    /// ```
+    /// let options = mqtt_tokio::Options::from_url("mqtts://broker.example", "x")?;
+    /// assert!(options.tls_options().is_ok()); // the webpki roots, by default
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`TlsOptions::default_roots`].
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls_options(&self) -> Result<TlsOptions, Error> {
+        match &self.tls {
+            Some(tls) => Ok(tls.clone()),
+            None => TlsOptions::default_roots(),
+        }
+    }
+
+    /// The broker's `host:port` (an IPv6 address in brackets), as errors name it.
+    ///
+    /// ```
+    /// let options = mqtt_tokio::Options::new("::1", 1883, "x");
+    /// assert_eq!(options.host_port(), "[::1]:1883");
+    /// ```
+    pub fn host_port(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The error for a TCP connect to the broker that failed with `source`: it names the
+    /// broker's address.
+    pub fn connect_error(&self, source: std::io::Error) -> Error {
+        Error::Connect {
+            address: self.host_port(),
+            source,
+        }
+    }
+
     /// The client layer's settings.
     pub(crate) fn settings(&self) -> Settings {
         let mut settings = Settings::default();
@@ -262,7 +356,7 @@ impl<R: Runtime> Options<R> {
             Transport::WebSocket => "ws",
             Transport::SecureWebSocket => "wss",
         };
-        format!("{scheme}://{}:{}", self.host, self.port)
+        format!("{scheme}://{}", self.host_port())
     }
 }
 
@@ -273,6 +367,7 @@ impl<R: Runtime> Clone for Options<R> {
             port: self.port,
             transport: self.transport,
             path: self.path.clone(),
+            #[cfg(feature = "tls")]
             tls: self.tls.clone(),
             session: self.session.clone(),
             connect_timeout: self.connect_timeout,

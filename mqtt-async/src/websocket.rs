@@ -34,12 +34,32 @@ pub fn upgrade_request<R: Runtime>(options: &Options<R>) -> Result<Request, Erro
         options.host, options.port, options.path
     );
     let mut request = url
+        .as_str()
         .into_client_request()
-        .map_err(|e| Error::WebSocket(e.to_string()))?;
+        .map_err(|e| Error::websocket_caused(format!("the upgrade request for {url}"), e))?;
     request
         .headers_mut()
         .insert("Sec-WebSocket-Protocol", HeaderValue::from_static("mqtt"));
     Ok(request)
+}
+
+/// The error of a failed WebSocket upgrade with the broker of `options`: the
+/// `tungstenite::Error` is its source (a refused upgrade carries the HTTP response).
+pub fn upgrade_error<R: Runtime>(options: &Options<R>, error: WsError) -> Error {
+    let context = match &error {
+        WsError::Http(response) => format!(
+            "WebSocket upgrade at {}{}: the server answered HTTP {}",
+            options.host_port(),
+            options.path,
+            response.status()
+        ),
+        _ => format!(
+            "WebSocket upgrade at {}{}",
+            options.host_port(),
+            options.path
+        ),
+    };
+    Error::websocket_caused(context, error)
 }
 
 /// The byte stream over a WebSocket: it travels in binary messages, and a message may carry

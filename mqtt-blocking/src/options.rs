@@ -190,6 +190,31 @@ impl ConnectOptions {
         self
     }
 
+    /// TLS from [`TlsOptions`](crate::tls::TlsOptions): roots from a CA file or directory,
+    /// a client certificate from files, an encrypted key, the server name to verify.
+    ///
+    /// ```no_run
+    /// use mqtt_blocking::{ConnectOptions, tls::TlsOptions};
+    ///
+    /// let tls = TlsOptions::with_ca_file("ca.pem")?.with_client_cert_files("client.pem", "client.key")?;
+    /// let options = ConnectOptions::port(8883).with_tls_options(&tls)?;
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`](crate::Error::Tls) when rustls refuses the configuration.
+    pub fn with_tls_options(
+        mut self,
+        tls: &crate::tls::TlsOptions,
+    ) -> Result<ConnectOptions, crate::Error> {
+        self.tls = Some(tls.client_config()?);
+        if let Some(name) = &tls.server_name {
+            self.tls_server_name = Some(name.clone());
+        }
+        Ok(self)
+    }
+
     /// Sets [`websocket`](Self::websocket): a path (`"/mqtt"`) or [`WebSocketOptions`].
     pub fn with_websocket(mut self, websocket: impl Into<WebSocketOptions>) -> ConnectOptions {
         self.websocket = Some(websocket.into());

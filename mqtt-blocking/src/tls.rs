@@ -19,74 +19,38 @@
 
 use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::ClientConfig;
 
 use mqtt_client::Error;
 
+pub use mqtt_tls::TlsOptions;
+
 /// Trusts the Mozilla root certificates bundled by `webpki-roots`; no client certificate.
+///
+/// ```
+/// let config = mqtt_blocking::tls::webpki_roots();
+/// ```
 pub fn webpki_roots() -> Arc<ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    build(roots, None)
+    TlsOptions::webpki_roots()
+        .client_config()
         .unwrap_or_else(|e| unreachable!("ring supports the default TLS versions: {e}"))
 }
 
-/// Trusts exactly the certificate authorities in `ca_pem` (one or more PEM certificates), and
-/// presents `client` (certificate chain PEM, private key PEM) when given, for mutual TLS.
+/// Trusts exactly the certificate authorities in `ca_pem`, and with `client` presents that
+/// certificate chain and key (PEM; PKCS#8, PKCS#1 or SEC1) for mutual TLS. For files, a CA
+/// directory or an encrypted key, build a [`TlsOptions`] and use
+/// [`ConnectOptions::with_tls_options`](crate::ConnectOptions::with_tls_options).
 ///
 /// # Errors
 ///
-/// [`Error::Tls`] when a PEM does not parse, holds no certificate, or the key does not fit.
+/// [`Error::Tls`] when a certificate or the key does not parse.
 pub fn with_ca_pem(
     ca_pem: &[u8],
     client: Option<(&[u8], &[u8])>,
 ) -> Result<Arc<ClientConfig>, Error> {
-    let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem) {
-        let cert = cert.map_err(|e| Error::Tls(format!("CA certificate: {e}")))?;
-        roots
-            .add(cert)
-            .map_err(|e| Error::Tls(format!("CA certificate: {e}")))?;
+    let mut tls = TlsOptions::with_ca_pem(ca_pem)?;
+    if let Some((chain, key)) = client {
+        tls = tls.with_client_cert_pem(chain, key)?;
     }
-    if roots.is_empty() {
-        return Err(Error::Tls("no certificate in the CA PEM".into()));
-    }
-    let client = match client {
-        Some((chain_pem, key_pem)) => {
-            let chain = CertificateDer::pem_slice_iter(chain_pem)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| Error::Tls(format!("client certificate: {e}")))?;
-            if chain.is_empty() {
-                return Err(Error::Tls("no certificate in the client PEM".into()));
-            }
-            let key = PrivateKeyDer::from_pem_slice(key_pem)
-                .map_err(|e| Error::Tls(format!("client key: {e}")))?;
-            Some((chain, key))
-        }
-        None => None,
-    };
-    build(roots, client)
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-fn build(
-    roots: RootCertStore,
-    client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
-) -> Result<Arc<ClientConfig>, Error> {
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(Error::tls)?
-        .with_root_certificates(roots);
-    let config = match client {
-        Some((chain, key)) => builder
-            .with_client_auth_cert(chain, key)
-            .map_err(|e| Error::Tls(format!("client certificate: {e}")))?,
-        None => builder.with_no_client_auth(),
-    };
-    Ok(Arc::new(config))
+    tls.client_config()
 }

@@ -19,7 +19,7 @@ use tungstenite::http::{HeaderName, HeaderValue};
 use tungstenite::{Message as WsMessage, WebSocket};
 
 use crate::options::{ConnectOptions, WebSocketOptions};
-use mqtt_client::Error;
+use mqtt_client::{Detail, Error};
 
 /// The most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
@@ -91,9 +91,15 @@ impl Transport {
             }
         }
         let stream = stream.ok_or_else(|| {
-            Error::Io(last_error.unwrap_or_else(|| {
+            let source = last_error.unwrap_or_else(|| {
                 io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
-            }))
+            });
+            let address = if host.contains(':') {
+                format!("[{host}]:{}", options.port)
+            } else {
+                format!("{host}:{}", options.port)
+            };
+            Error::Connect { address, source }
         })?;
         stream.set_nodelay(options.tcp_nodelay)?;
         if let Some(k) = options.sock_keepalive {
@@ -115,8 +121,9 @@ impl Transport {
             Some(config) => {
                 let name = options.tls_server_name.as_deref().unwrap_or(host);
                 let name = ServerName::try_from(name.to_owned())
-                    .map_err(|e| Error::Tls(format!("server name {name:?}: {e}")))?;
-                let connection = ClientConnection::new(config.clone(), name).map_err(Error::tls)?;
+                    .map_err(|e| Error::tls_caused(format!("server name {name:?}"), e))?;
+                let connection = ClientConnection::new(config.clone(), name)
+                    .map_err(|e| Error::tls_caused("TLS setup", e))?;
                 Some(Box::new(connection))
             }
             None => None,
@@ -258,7 +265,7 @@ impl Stream {
                     Err(e) => {
                         // Tell the broker why (the alert rustls queued), best effort.
                         let _ = tls.write_tls(&mut self.socket);
-                        return Err(Error::tls(e));
+                        return Err(tls_error(e));
                     }
                 };
                 let mut closed = state.peer_has_closed();
@@ -450,7 +457,7 @@ impl WsState {
         match self {
             WsState::Open(websocket) => Ok(Some(websocket)),
             WsState::Handshake(_) => Ok(None),
-            WsState::Failed => Err(Error::WebSocket("the handshake failed".into())),
+            WsState::Failed => Err(Error::WebSocket(Detail::new("the handshake failed"))),
         }
     }
 }
@@ -472,9 +479,9 @@ impl Ws {
                     total += data.len();
                 }
                 Ok(WsMessage::Text(_)) => {
-                    return Err(Error::WebSocket(
-                        "MQTT over WebSocket uses binary messages (MQTT-6.0.0-1)".into(),
-                    ));
+                    return Err(Error::WebSocket(Detail::new(
+                        "MQTT over WebSocket uses binary messages (MQTT-6.0.0-1)",
+                    )));
                 }
                 Ok(WsMessage::Close(_)) => return Ok(ReadStatus::Closed),
                 Ok(_) => {} // ping, pong: tungstenite answers pings itself
@@ -552,24 +559,43 @@ fn flushed(result: tungstenite::Result<()>) -> Result<bool, Error> {
     }
 }
 
+/// A TLS failure as the client's: the `rustls::Error` is its source, and a server that does
+/// not speak TLS is named as such.
+fn tls_error(error: rustls::Error) -> Error {
+    let context = if matches!(error, rustls::Error::InvalidMessage(_)) {
+        "TLS handshake: the server does not answer in TLS; is this a plain MQTT port?"
+    } else {
+        "TLS handshake"
+    };
+    Error::tls_caused(context, error)
+}
+
 /// A tungstenite error as the client's: I/O and TLS failures keep their kind.
 fn ws_error(error: tungstenite::Error) -> Error {
     match error {
         tungstenite::Error::Io(e) => {
-            let tls = e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-                .map(ToString::to_string);
-            match tls {
-                Some(tls) => Error::Tls(tls),
-                None => Error::Io(e),
+            if e.get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                match e
+                    .into_inner()
+                    .map(|inner| inner.downcast::<rustls::Error>())
+                {
+                    Some(Ok(tls)) => tls_error(*tls),
+                    _ => Error::tls("TLS failed"),
+                }
+            } else {
+                Error::Io(e)
             }
         }
-        tungstenite::Error::Http(response) => Error::WebSocket(format!(
-            "the broker refused the WebSocket upgrade: HTTP {}",
-            response.status()
-        )),
-        other => Error::WebSocket(other.to_string()),
+        tungstenite::Error::Http(response) => {
+            let context = format!(
+                "the broker refused the WebSocket upgrade: HTTP {}",
+                response.status()
+            );
+            Error::websocket_caused(context, tungstenite::Error::Http(response))
+        }
+        other => Error::websocket_caused("WebSocket", other),
     }
 }
 
@@ -598,11 +624,13 @@ fn websocket_request(
     let mut request = url
         .as_str()
         .into_client_request()
-        .map_err(|e| Error::WebSocket(format!("{url}: {e}")))?;
+        .map_err(|e| Error::websocket_caused(format!("the upgrade request for {url}"), e))?;
     let headers = request.headers_mut();
     headers.insert("Sec-WebSocket-Protocol", HeaderValue::from_static("mqtt"));
     for (name, value) in &websocket.headers {
-        let bad = |e: &dyn std::fmt::Display| Error::WebSocket(format!("header {name:?}: {e}"));
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::WebSocket(Detail::new(format!("header {name:?}: {e}")))
+        };
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(&e))?;
         let value = HeaderValue::from_str(value).map_err(|e| bad(&e))?;
         headers.append(name, value);

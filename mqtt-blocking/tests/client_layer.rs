@@ -256,7 +256,10 @@ fn connect_without_retry_reports_the_failure() {
     let error = client
         .connect("127.0.0.1", KEEP_ALIVE, ConnectOptions::port(port))
         .expect_err("nothing listens");
-    assert!(matches!(error, mqtt_blocking::Error::Io(_)), "{error:?}");
+    assert!(
+        matches!(error, mqtt_blocking::Error::Connect { .. }),
+        "{error:?}"
+    );
     // And the same client connects once the broker is there.
     client
         .connect(&host(Version::V311), KEEP_ALIVE, options(Version::V311))

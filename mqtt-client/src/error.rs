@@ -17,14 +17,24 @@ use crate::event::{End, Failure};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The socket failed, or the broker could not be reached.
+    /// The socket failed.
     Io(io::Error),
+    /// The broker could not be reached: TCP connect to `address` (`host:port`) failed.
+    Connect {
+        /// The broker's `host:port`.
+        address: String,
+        /// Why.
+        source: io::Error,
+    },
     /// Connecting (TCP, TLS, WebSocket and CONNACK) took longer than the connect timeout.
     ConnectTimeout,
-    /// TLS failed: bad certificate, wrong host name, unreadable PEM, ...
-    Tls(String),
-    /// The WebSocket handshake or framing failed.
-    WebSocket(String),
+    /// TLS failed: bad certificate, wrong host name, unreadable PEM, ... The detail's source
+    /// is the `rustls::Error` when rustls refused the peer, so that an unknown issuer, a
+    /// name mismatch and an expired certificate can be told apart.
+    Tls(Detail),
+    /// The WebSocket handshake or framing failed; the detail's source is the
+    /// `tungstenite::Error` when there is one.
+    WebSocket(Detail),
     /// The broker URL is not understood.
     InvalidUrl(String),
     /// A topic name or filter is invalid.
@@ -72,7 +82,23 @@ impl Error {
 
     /// A TLS failure, from anything that describes it.
     pub fn tls(error: impl fmt::Display) -> Error {
-        Error::Tls(error.to_string())
+        Error::Tls(Detail::new(error.to_string()))
+    }
+
+    /// A TLS failure: what was being done, and the underlying error.
+    pub fn tls_caused(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Tls(Detail::caused(context, source))
+    }
+
+    /// A WebSocket failure: what was being done, and the underlying error.
+    pub fn websocket_caused(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::WebSocket(Detail::caused(context, source))
     }
 
     /// The reason code behind the error, when the broker gave one.
@@ -91,6 +117,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Connect { address, source } => write!(f, "connecting to {address}: {source}"),
             Error::ConnectTimeout => f.write_str("connecting timed out"),
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             Error::WebSocket(e) => write!(f, "WebSocket error: {e}"),
@@ -120,11 +147,72 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Io(e) => Some(e),
+            Error::Io(e) | Error::Connect { source: e, .. } => Some(e),
+            Error::Tls(detail) | Error::WebSocket(detail) => detail.source(),
             Error::InvalidTopic(e) => Some(e),
             Error::Usage(e) => Some(e),
             _ => None,
         }
+    }
+}
+
+/// What a TLS or WebSocket failure was about, and, kept as the source, the error behind it
+/// (`rustls::Error`, `tungstenite::Error`, `io::Error`).
+///
+/// ```
+/// use std::error::Error as _;
+/// use mqtt_client::{Detail, Error};
+///
+/// let io = std::io::Error::other("peer reset");
+/// let error = Error::tls_caused("TLS handshake with broker:8883", io);
+/// assert_eq!(error.to_string(), "TLS error: TLS handshake with broker:8883: peer reset");
+/// let source = error.source().expect("the cause is kept");
+/// assert!(source.downcast_ref::<std::io::Error>().is_some());
+/// ```
+#[derive(Debug)]
+pub struct Detail {
+    context: String,
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl Detail {
+    /// A failure described by `context` alone.
+    pub fn new(context: impl Into<String>) -> Detail {
+        Detail {
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// A failure while doing `context`, caused by `source`.
+    pub fn caused(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Detail {
+        Detail {
+            context: context.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// What was being done.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+}
+
+impl fmt::Display for Detail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.source {
+            Some(source) => write!(f, "{}: {source}", self.context),
+            None => f.write_str(&self.context),
+        }
+    }
+}
+
+impl std::error::Error for Detail {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source.as_deref().map(|e| e as _)
     }
 }
 

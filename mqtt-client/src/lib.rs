@@ -113,7 +113,7 @@ mod streams;
 pub use crate::callbacks::{CallbackRun, Hook};
 pub use crate::client::{Answer, AuthHandler, CommandError, Core, EventsId, Step};
 #[cfg(feature = "std")]
-pub use crate::error::Error;
+pub use crate::error::{Detail, Error};
 pub use crate::event::{ClientEvent, End, Failure, StreamEnd};
 pub use crate::message::Message;
 pub use crate::replies::Interest;

@@ -57,6 +57,11 @@ impl AckToken {
     pub fn packet_id(&self) -> PacketId {
         self.packet_id
     }
+
+    /// The message's QoS: 1 or 2.
+    pub fn qos(&self) -> QoS {
+        self.qos
+    }
 }
 
 /// Something that happened in the session.
@@ -368,7 +373,8 @@ impl core::fmt::Display for DisconnectReason {
             DisconnectReason::TransportClosed => f.write_str("the connection closed"),
             DisconnectReason::ClosedBeforeConnAck => f.write_str(
                 "the server closed the connection before accepting it \
-                 (it may have refused the credentials or the client identifier)",
+                 (it may have refused the credentials or the client identifier, or it \
+                 expects TLS on this port)",
             ),
             DisconnectReason::ConnectTimeout => {
                 f.write_str("no CONNACK within the connect timeout")

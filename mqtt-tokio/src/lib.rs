@@ -29,15 +29,23 @@
 //! `mqtt`), from a URL ([`Options::from_url`]) or typed [`Options`]. TLS uses rustls with the
 //! ring provider; bring your own `ClientConfig` with [`TlsOptions::from_config`].
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod runtime;
 
-pub use mqtt_async::{AuthHook, Io, SocketKeepalive, TlsOptions, Transport, rustls};
-pub use mqtt_client::{self as client_core, ClientEvent, Error, Message, Overflow, StreamEnd};
-pub use mqtt_proto::{self as proto, QoS, ReasonCode};
+pub use mqtt_async::{AuthHook, Io, SocketKeepalive, Transport};
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use mqtt_async::{TlsOptions, rustls};
+pub use mqtt_client::{
+    self as client_core, ClientEvent, Detail, Error, Message, Overflow, StreamEnd,
+};
+pub use mqtt_proto::{
+    self as proto, Publish, QoS, ReasonCode, TopicFilter, TopicName, UserProperty, Will,
+};
 pub use mqtt_session::Backoff;
 pub use mqtt_session::{
-    self as session, AckMode, Command, PublishId, Published, Received, Version,
+    self as session, AckMode, Command, Config, PublishId, Published, Received, Version,
 };
 pub use runtime::Tokio;
 

@@ -7,7 +7,9 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use mqtt_async::{Io, Options, Runtime, TlsOptions, Transport, WsIo};
+#[cfg(feature = "websocket")]
+use mqtt_async::WsIo;
+use mqtt_async::{Io, Options, Runtime, Transport};
 use mqtt_client::Error;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -23,18 +25,25 @@ impl Runtime for Tokio {
     type Io = Box<dyn Io>;
 
     async fn connect(options: &Options<Tokio>) -> Result<Box<dyn Io>, Error> {
-        let tcp = tcp(options).await?;
+        let tcp = TcpStream::connect((options.host.as_str(), options.port))
+            .await
+            .map_err(|e| options.connect_error(e))?;
+        mqtt_async::configure_tcp((&tcp).into(), options)?;
         // The TLS and WebSocket handshakes are boxed: polled inline, their large state and
         // stack frames would be paid by every connection, plain TCP included.
         Ok(match options.transport {
             Transport::Tcp => Box::new(Stream::new(tcp, false)),
+            #[cfg(feature = "tls")]
             Transport::Tls => Box::new(Stream::new(Box::pin(tls(options, tcp)).await?, true)),
+            #[cfg(feature = "websocket")]
             Transport::WebSocket => Box::new(Box::pin(websocket(options, tcp)).await?),
+            #[cfg(all(feature = "tls", feature = "websocket"))]
             Transport::SecureWebSocket => {
                 let tls = Box::pin(tls(options, tcp)).await?;
                 Box::new(Box::pin(websocket(options, tls)).await?)
             }
             other => {
+                other.available()?;
                 return Err(Error::InvalidUrl(format!(
                     "transport {other:?} is not supported on tokio"
                 )));
@@ -51,12 +60,7 @@ impl Runtime for Tokio {
     }
 }
 
-async fn tcp(options: &Options<Tokio>) -> Result<TcpStream, Error> {
-    let stream = TcpStream::connect((options.host.as_str(), options.port)).await?;
-    mqtt_async::configure_tcp((&stream).into(), options)?;
-    Ok(stream)
-}
-
+#[cfg(feature = "tls")]
 async fn tls<S>(
     options: &Options<Tokio>,
     stream: S,
@@ -64,14 +68,15 @@ async fn tls<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let tls = options.tls.clone().unwrap_or_else(TlsOptions::webpki_roots);
+    let tls = options.tls_options()?;
     let connector = tokio_rustls::TlsConnector::from(tls.client_config()?);
     connector
         .connect(tls.verified_name(&options.host)?, stream)
         .await
-        .map_err(mqtt_async::handshake_error)
+        .map_err(|e| mqtt_async::handshake_error(&options.host_port(), e))
 }
 
+#[cfg(feature = "websocket")]
 async fn websocket<S>(
     options: &Options<Tokio>,
     stream: S,
@@ -82,7 +87,7 @@ where
     let request = mqtt_async::upgrade_request(options)?;
     let (ws, _response) = tokio_tungstenite::client_async(request, stream)
         .await
-        .map_err(|e| Error::WebSocket(e.to_string()))?;
+        .map_err(|e| mqtt_async::upgrade_error(options, e))?;
     Ok(WsIo::new(ws))
 }
 

@@ -63,8 +63,14 @@ async fn a_closed_port_fails_at_once() {
         .await
         .expect_err("nothing listens there");
     assert!(
-        matches!(error, Error::Io(ref e) if e.kind() == std::io::ErrorKind::ConnectionRefused),
+        matches!(error, Error::Connect { ref source, .. } if source.kind() == std::io::ErrorKind::ConnectionRefused),
         "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with(&format!("connecting to 127.0.0.1:{port}: ")),
+        "the error names the address: {error}"
     );
     assert!(started.elapsed() < Duration::from_secs(2));
 }

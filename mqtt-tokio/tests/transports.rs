@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use mqtt_tokio::{Client, Error, Options, QoS, TlsOptions, Transport, Version};
+use mqtt_tokio::{Client, Error, Options, QoS, TlsOptions, Transport, Version, rustls};
 use support::{broker, client_id, topic};
 
 /// Connects, publishes to itself at QoS 1 and disconnects.
@@ -60,7 +60,38 @@ async fn tls_with_a_wrong_ca_is_rejected() {
     let error = Client::connect(tls_options(Version::V5, "localhost", wrong, false))
         .await
         .expect_err("an unknown issuer must not be trusted");
+    assert!(
+        matches!(
+            rustls_error(&error),
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer
+            ))
+        ),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("TLS handshake with"), "{error}");
+}
+
+/// The rustls error behind a TLS failure: the typed source.
+fn rustls_error(error: &Error) -> Option<&rustls::Error> {
+    use std::error::Error as _;
     assert!(matches!(error, Error::Tls(_)), "{error:?}");
+    error.source()?.downcast_ref::<rustls::Error>()
+}
+
+/// Plain MQTT to a TLS port, and TLS to a plain port: the errors say which.
+#[tokio::test]
+async fn the_wrong_transport_for_a_port_says_so() {
+    let b = broker();
+    let address = b.tcp(Version::V5);
+    let mut options = Options::new(address.ip().to_string(), address.port(), "tls-to-plain");
+    options.transport = Transport::Tls;
+    options.tls = Some(trusted());
+    options.reconnect = None;
+    let error = Client::connect(options)
+        .await
+        .expect_err("a plain port does not speak TLS");
+    assert!(error.to_string().contains("plain MQTT port"), "{error}");
 }
 
 #[tokio::test]
@@ -70,7 +101,13 @@ async fn tls_with_a_wrong_host_name_is_rejected() {
         .await
         .expect_err("a certificate for another name must be refused");
     assert!(
-        matches!(error, Error::Tls(ref m) if m.contains("not valid for name") || m.contains("NotValidForName")),
+        matches!(
+            rustls_error(&error),
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                    | rustls::CertificateError::NotValidForNameContext { .. }
+            ))
+        ),
         "{error:?}"
     );
 }
