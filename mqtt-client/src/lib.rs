@@ -33,9 +33,12 @@
 //!   its own publishes, subscribes and pings complete. A stream holds
 //!   [`Settings::stream_capacity`] messages; QoS 1 and 2 messages beyond it wait
 //!   unacknowledged, so the broker's in-flight limit (the client's Receive Maximum in MQTT 5.0)
-//!   bounds them; QoS 0 messages beyond it follow [`Settings::overflow`]: the oldest is dropped
-//!   and counted in [`ClientEvent::MessagesDropped`] (the default), or reading stops
-//!   ([`Overflow::StopReading`]).
+//!   bounds them, and the client stops reading beyond 65,535 of them where the broker sets no
+//!   limit (MQTT 3.1.1); QoS 0 messages beyond it follow [`Settings::overflow`]: the oldest is
+//!   dropped and counted in [`ClientEvent::MessagesDropped`] (the default), or reading stops
+//!   ([`Overflow::StopReading`]). When the connection drops and the broker resumes the session,
+//!   the QoS 1 messages still waiting are dropped, because the broker sends them again: the
+//!   application gets each once.
 //! - **G3, subscriptions survive.** When the broker has lost the session, the session restores
 //!   every subscription the application made before any queued publish is resent
 //!   ([`Config::resubscribe`](mqtt_session::Config::resubscribe), on by default), and
