@@ -37,6 +37,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "smol", feature = "async-std"))]
 mod runtime;
 
 pub use mqtt_async::{AuthHook, Io, SocketKeepalive, Transport};
@@ -61,6 +62,7 @@ pub use runtime::AsyncStd;
 pub use runtime::Smol;
 
 /// The client's types for one runtime, with everything else this crate exports.
+#[cfg(any(feature = "smol", feature = "async-std"))]
 macro_rules! runtime_types {
     ($runtime:ident, $name:literal) => {
         pub use crate::{

@@ -28,6 +28,11 @@ use crate::wake::WakeFlag;
 /// origin, and the flag that wakes the task.
 pub(crate) struct Shared<R: Runtime> {
     core: Mutex<Core<Client<R>>>,
+    /// Request/response: this client's response topic, once a request made it, whether it is
+    /// subscribed, and the last correlation number.
+    responses: std::sync::OnceLock<mqtt_proto::TopicName>,
+    responses_subscribed: std::sync::atomic::AtomicBool,
+    correlation: std::sync::atomic::AtomicU64,
     start: std::time::Instant,
     /// Raised by the core (through its driver waker) when a command needs the task; the task
     /// waits for it without taking the lock.
@@ -127,6 +132,9 @@ impl<R: Runtime> Client<R> {
         core.register_driver(&std::task::Waker::from(wake.clone()));
         let shared = Arc::new(Shared {
             core: Mutex::new(core),
+            responses: std::sync::OnceLock::new(),
+            responses_subscribed: std::sync::atomic::AtomicBool::new(false),
+            correlation: std::sync::atomic::AtomicU64::new(0),
             start: std::time::Instant::now(),
             wake,
         });
@@ -350,6 +358,129 @@ impl<R: Runtime> Client<R> {
                 }))
             }
             _ => Ok(messages),
+        }
+    }
+
+    /// MQTT 5.0 request/response: publishes `payload` to `topic` at QoS 1 with a Response
+    /// Topic and Correlation Data, and returns the first message that comes back on the
+    /// response topic with the same Correlation Data, within `timeout` (publishing included).
+    ///
+    /// The response topic is this client's own (`mqtt-responses/` and a random number); the
+    /// first request subscribes to it, at QoS 1, and later ones reuse the subscription.
+    /// Requests may run at the same time: each waits for its own answer. An answer that comes
+    /// after its request gave up goes to the default stream, if it is open.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_tokio::{Client, Options};
+    ///
+    /// # async fn demo() -> Result<(), mqtt_tokio::Error> {
+    /// let (client, _default) = Client::spawn(Options::from_url("mqtt://127.0.0.1", "asker")?).await?;
+    /// let answer = client.request("services/time", "now?", Duration::from_secs(5)).await?;
+    /// println!("{:?}", answer.payload_str());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// A responder answers on the request's Response Topic and copies its Correlation Data:
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, Publish, QoS};
+    ///
+    /// # async fn responder(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let mut requests = client.subscription("services/time", QoS::AtLeastOnce).await?;
+    /// while let Some(request) = requests.recv().await {
+    ///     let Some(reply_to) = &request.properties.response_topic else { continue };
+    ///     let mut answer = Publish::builder(reply_to.as_str()).payload("12:00").qos(QoS::AtLeastOnce);
+    ///     if let Some(data) = &request.properties.correlation_data {
+    ///         answer = answer.correlation_data(data.clone());
+    ///     }
+    ///     client.publish_packet(answer.build()?).await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] with [`UsageError::RequiresMqtt5`](mqtt_session::UsageError) on an
+    /// earlier protocol version; [`Error::Timeout`] when no answer came in time;
+    /// [`Error::InvalidTopic`]; and the errors of [`subscribe`](Self::subscribe) and
+    /// [`publish`](Self::publish).
+    pub async fn request(
+        &self,
+        topic: &str,
+        payload: impl Into<Bytes>,
+        timeout: std::time::Duration,
+    ) -> Result<Message, Error> {
+        use std::sync::atomic::Ordering;
+        let deadline = std::time::Instant::now() + timeout;
+        if !self.with(|core, _| core.session().version().is_v5()) {
+            return Err(Error::Usage(mqtt_session::UsageError::RequiresMqtt5));
+        }
+        let shared = self.shared();
+        let response_topic = shared.responses.get_or_init(|| {
+            let name = format!("mqtt-responses/{:016x}", fastrand::u64(..));
+            mqtt_proto::TopicName::new(name).unwrap_or_default()
+        });
+        let filter = TopicFilter::new(response_topic.as_str())?;
+        // Open before subscribing and publishing, so that no answer is missed.
+        let mut answers = self.stream(Some(filter.clone()));
+        if !shared.responses_subscribed.swap(true, Ordering::AcqRel) {
+            let subscription = vec![Subscription::new(filter, QoS::AtLeastOnce)];
+            let subscribed = self.subscribe_with(subscription, SubscribeProperties::default());
+            let refused = match crate::connection::first(
+                Box::pin(subscribed),
+                Box::pin(R::sleep_until(deadline)),
+            )
+            .await
+            {
+                Ok(Ok(subscribed)) => subscribed
+                    .reason_codes
+                    .first()
+                    .copied()
+                    .filter(|c| c.is_error())
+                    .map(|code| {
+                        Error::RequestFailed(mqtt_session::FailReason::Rejected {
+                            reason_code: code,
+                            properties: subscribed.properties,
+                        })
+                    }),
+                Ok(Err(e)) => Some(e),
+                Err(()) => Some(Error::Timeout),
+            };
+            if let Some(error) = refused {
+                shared.responses_subscribed.store(false, Ordering::Release);
+                return Err(error);
+            }
+        }
+        let number = shared.correlation.fetch_add(1, Ordering::Relaxed);
+        let correlation = Bytes::copy_from_slice(&number.to_be_bytes());
+        let publish = Publish::builder(topic)
+            .payload(payload)
+            .qos(QoS::AtLeastOnce)
+            .response_topic(response_topic.as_str())
+            .correlation_data(correlation.clone())
+            .build()?;
+        let published = Box::pin(self.publish_packet(publish));
+        match crate::connection::first(published, Box::pin(R::sleep_until(deadline))).await {
+            Ok(result) => {
+                result?;
+            }
+            Err(()) => return Err(Error::Timeout),
+        }
+        loop {
+            let answer = Box::pin(answers.recv());
+            match crate::connection::first(answer, Box::pin(R::sleep_until(deadline))).await {
+                Ok(Some(message))
+                    if message.properties.correlation_data.as_ref() == Some(&correlation) =>
+                {
+                    return Ok(message);
+                }
+                Ok(Some(_)) => {} // another request's answer
+                Ok(None) => return Err(Error::Closed),
+                Err(()) => return Err(Error::Timeout),
+            }
         }
     }
 

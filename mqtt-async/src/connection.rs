@@ -367,7 +367,7 @@ fn poll_write_or_flush<I: Io>(
 }
 
 /// Whichever of two futures completes first: `Ok` with `a`'s output, `Err` with `b`'s.
-async fn first<A: Future + Unpin, B: Future + Unpin>(
+pub(crate) async fn first<A: Future + Unpin, B: Future + Unpin>(
     mut a: A,
     mut b: B,
 ) -> Result<A::Output, B::Output> {

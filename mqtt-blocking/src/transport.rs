@@ -12,19 +12,27 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use rustls::ClientConnection;
 use rustls::pki_types::ServerName;
+#[cfg(feature = "websocket")]
 use tungstenite::client::IntoClientRequest;
+#[cfg(feature = "websocket")]
 use tungstenite::handshake::client::{ClientHandshake, Request};
+#[cfg(feature = "websocket")]
 use tungstenite::handshake::{HandshakeError, MidHandshake};
+#[cfg(feature = "websocket")]
 use tungstenite::http::{HeaderName, HeaderValue};
+#[cfg(feature = "websocket")]
 use tungstenite::{Message as WsMessage, WebSocket};
 
-use crate::options::{ConnectOptions, WebSocketOptions};
+use crate::options::ConnectOptions;
+#[cfg(feature = "websocket")]
+use crate::options::WebSocketOptions;
 use mqtt_client::{Detail, Error};
 
 /// The most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
 
 /// The most MQTT bytes gathered into one WebSocket message (a larger single chunk goes whole).
+#[cfg(feature = "websocket")]
 const MAX_WS_MESSAGE: usize = 64 * 1024;
 
 /// What a read found.
@@ -46,6 +54,7 @@ pub(crate) enum Transport {
         plaintext: usize,
     },
     /// MQTT in WebSocket binary messages (MQTT 5.0 §6).
+    #[cfg(feature = "websocket")]
     WebSocket(Box<Ws>),
 }
 
@@ -56,12 +65,14 @@ pub(crate) struct Stream {
 }
 
 /// The WebSocket layer: the upgrade handshake, then the connection.
+#[cfg(feature = "websocket")]
 pub(crate) struct Ws {
     state: WsState,
     /// MQTT bytes handed to tungstenite and not yet flushed to the socket.
     pending: usize,
 }
 
+#[cfg(feature = "websocket")]
 enum WsState {
     Handshake(MidHandshake<ClientHandshake<Stream>>),
     Open(WebSocket<Stream>),
@@ -75,10 +86,17 @@ impl Transport {
     /// only; the TLS and WebSocket handshakes run in the loop with the MQTT exchange.
     pub(crate) fn open(host: &str, options: &ConnectOptions) -> Result<Transport, Error> {
         // A bad WebSocket path or header fails before any connection is made.
+        #[cfg(feature = "websocket")]
         let request = match &options.websocket {
             Some(websocket) => Some(websocket_request(host, options, websocket)?),
             None => None,
         };
+        #[cfg(not(feature = "websocket"))]
+        if options.websocket.is_some() {
+            return Err(Error::WebSocket(Detail::new(
+                "WebSocket is not built in: enable the `websocket` feature",
+            )));
+        }
         let mut last_error = None;
         let mut stream = None;
         for address in (host, options.port).to_socket_addrs()? {
@@ -132,6 +150,12 @@ impl Transport {
             socket: TcpStream::from_std(stream),
             tls,
         };
+        #[cfg(not(feature = "websocket"))]
+        return Ok(Transport::Direct {
+            stream,
+            plaintext: 0,
+        });
+        #[cfg(feature = "websocket")]
         Ok(match request {
             None => Transport::Direct {
                 stream,
@@ -151,6 +175,7 @@ impl Transport {
     fn socket(&mut self) -> Option<&mut TcpStream> {
         match self {
             Transport::Direct { stream, .. } => Some(&mut stream.socket),
+            #[cfg(feature = "websocket")]
             Transport::WebSocket(ws) => match &mut ws.state {
                 WsState::Handshake(handshake) => Some(&mut handshake.get_mut().get_mut().socket),
                 WsState::Open(websocket) => Some(&mut websocket.get_mut().socket),
@@ -175,6 +200,7 @@ impl Transport {
     ) -> Result<ReadStatus, Error> {
         match self {
             Transport::Direct { stream, .. } => stream.read_direct(buf, limit, sink),
+            #[cfg(feature = "websocket")]
             Transport::WebSocket(ws) => ws.read(limit, sink),
         }
     }
@@ -185,6 +211,7 @@ impl Transport {
     pub(crate) fn write(&mut self, out: &mut VecDeque<Bytes>) -> Result<(usize, bool), Error> {
         match self {
             Transport::Direct { stream, plaintext } => stream.write_direct(out, plaintext),
+            #[cfg(feature = "websocket")]
             Transport::WebSocket(ws) => ws.write(out),
         }
     }
@@ -192,6 +219,7 @@ impl Transport {
     /// Closes the connection: WebSocket close, TLS close_notify and a TCP shutdown, best
     /// effort.
     pub(crate) fn close(mut self, registry: &Registry) {
+        #[cfg(feature = "websocket")]
         if let Transport::WebSocket(ws) = &mut self
             && let WsState::Open(websocket) = &mut ws.state
         {
@@ -199,6 +227,7 @@ impl Transport {
         }
         let stream = match &mut self {
             Transport::Direct { stream, .. } => Some(stream),
+            #[cfg(feature = "websocket")]
             Transport::WebSocket(ws) => match &mut ws.state {
                 WsState::Handshake(handshake) => Some(handshake.get_mut().get_mut()),
                 WsState::Open(websocket) => Some(websocket.get_mut()),
@@ -437,6 +466,7 @@ impl Write for Stream {
     }
 }
 
+#[cfg(feature = "websocket")]
 impl WsState {
     /// Moves the upgrade handshake on, if it is not done: the connection once open, `None`
     /// while the handshake waits for the socket.
@@ -462,6 +492,7 @@ impl WsState {
     }
 }
 
+#[cfg(feature = "websocket")]
 impl Ws {
     fn read(&mut self, limit: usize, mut sink: impl FnMut(&[u8])) -> Result<ReadStatus, Error> {
         let Some(websocket) = self.state.open()? else {
@@ -528,6 +559,7 @@ impl Ws {
 }
 
 /// Up to [`MAX_WS_MESSAGE`] bytes from the front of `out`, as one message.
+#[cfg(feature = "websocket")]
 fn gather(out: &mut VecDeque<Bytes>) -> Bytes {
     let Some(front) = out.front_mut() else {
         return Bytes::new();
@@ -551,6 +583,7 @@ fn gather(out: &mut VecDeque<Bytes>) -> Bytes {
 }
 
 /// `Ok(false)` for a write or flush that would block.
+#[cfg(feature = "websocket")]
 fn flushed(result: tungstenite::Result<()>) -> Result<bool, Error> {
     match result {
         Ok(()) => Ok(true),
@@ -570,6 +603,7 @@ fn tls_error(error: rustls::Error) -> Error {
     Error::tls_caused(context, error)
 }
 
+#[cfg(feature = "websocket")]
 /// A tungstenite error as the client's: I/O and TLS failures keep their kind.
 fn ws_error(error: tungstenite::Error) -> Error {
     match error {
@@ -599,6 +633,7 @@ fn ws_error(error: tungstenite::Error) -> Error {
     }
 }
 
+#[cfg(feature = "websocket")]
 /// The upgrade request: `ws://` or `wss://` (with TLS) to `host`, the port and the path,
 /// subprotocol `mqtt`, and the extra headers.
 fn websocket_request(
@@ -656,6 +691,7 @@ fn advance(out: &mut VecDeque<Bytes>, mut n: usize) {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "websocket")]
     #[test]
     fn the_upgrade_request_has_the_subprotocol_path_and_headers() {
         let options = ConnectOptions::port(8080).with_websocket(
@@ -675,6 +711,7 @@ mod tests {
         ));
     }
 
+    #[cfg(feature = "websocket")]
     #[test]
     fn messages_gather_up_to_the_limit_and_keep_large_chunks_whole() {
         let mut out: VecDeque<Bytes> = [&b"ab"[..], b"cd", b"e"]

@@ -58,9 +58,9 @@ pub use error::{DecodeError, EncodeError};
 pub use packet::{
     AckProperties, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect, ConnectProperties,
     Decoder, Disconnect, DisconnectProperties, Packet, PacketType, PubAck, PubComp, PubRec, PubRel,
-    Publish, PublishProperties, RetainHandling, SubAck, Subscribe, SubscribeProperties,
-    Subscription, SubscriptionOptions, UnsubAck, Unsubscribe, UnsubscribeProperties, Will,
-    WillProperties,
+    Publish, PublishBuilder, PublishProperties, RetainHandling, SubAck, Subscribe,
+    SubscribeProperties, Subscription, SubscriptionOptions, UnsubAck, Unsubscribe,
+    UnsubscribeProperties, Will, WillProperties,
 };
 pub use primitive::{MAX_PACKET_SIZE, MAX_STRING_LEN, MAX_VAR_INT, PacketId};
 pub use property::{PropertyId, UserProperty};

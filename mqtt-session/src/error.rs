@@ -43,6 +43,8 @@ pub enum UsageError {
     InvalidSessionExpiry,
     /// The [`Store`](crate::Store) could not keep the publish (full, or failing).
     Store(crate::StoreError),
+    /// The command needs MQTT 5.0 (request/response: Response Topic and Correlation Data).
+    RequiresMqtt5,
 }
 
 impl From<EncodeError> for UsageError {
@@ -85,6 +87,10 @@ impl core::fmt::Display for UsageError {
                 "a session expiry interval can't be set at DISCONNECT when CONNECT had zero",
             ),
             UsageError::Store(e) => write!(f, "{e}"),
+            UsageError::RequiresMqtt5 => f.write_str(
+                "this needs MQTT 5.0 (Response Topic and Correlation Data); the client uses an \
+                 earlier version",
+            ),
         }
     }
 }

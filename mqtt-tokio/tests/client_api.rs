@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use mqtt_tokio::{AckMode, Client, Command, Options, QoS, ReasonCode, SocketKeepalive, Version};
+use mqtt_tokio::{
+    AckMode, Client, Command, Error, Options, QoS, ReasonCode, SocketKeepalive, Version,
+};
 use support::{broker, client_id, topic};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -246,4 +248,69 @@ async fn options_from_urls() {
     let o = Options::from_url("mqtt://[::1]", "id").unwrap();
     assert_eq!((o.host.as_str(), o.port), ("::1", 1883));
     assert!(Options::from_url("http://x", "id").is_err());
+}
+
+/// Request/response (MQTT 5.0): three requests at once each get their own answer, from a
+/// responder that copies the Correlation Data to the Response Topic; a request nobody answers
+/// times out; MQTT 3.1.1 has no request/response.
+#[tokio::test]
+async fn requests_get_their_own_answers() {
+    use mqtt_tokio::Publish;
+    let service = topic("service");
+    let (responder, _) = Client::spawn(broker().options(Version::V5, &client_id("responder")))
+        .await
+        .unwrap();
+    let mut requests = responder
+        .subscription(&service, QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let answering = tokio::spawn({
+        let responder = responder.clone();
+        async move {
+            while let Some(request) = requests.recv().await {
+                let reply_to = request.properties.response_topic.clone().unwrap();
+                let mut answer = Publish::builder(reply_to.as_str())
+                    .payload(format!("re: {}", request.payload_str().unwrap()))
+                    .qos(QoS::AtLeastOnce);
+                if let Some(data) = request.properties.correlation_data.clone() {
+                    answer = answer.correlation_data(data);
+                }
+                responder
+                    .publish_packet(answer.build().unwrap())
+                    .await
+                    .unwrap();
+            }
+        }
+    });
+    let (asker, _) = Client::spawn(broker().options(Version::V5, &client_id("asker")))
+        .await
+        .unwrap();
+    let wait = Duration::from_secs(10);
+    let (a, b, c) = tokio::join!(
+        asker.request(&service, "a", wait),
+        asker.request(&service, "b", wait),
+        asker.request(&service, "c", wait),
+    );
+    let answers: Vec<_> = [a, b, c]
+        .into_iter()
+        .map(|m| m.unwrap().payload_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(answers, ["re: a", "re: b", "re: c"]);
+
+    let nobody = topic("nobody");
+    let error = asker
+        .request(&nobody, "hello?", Duration::from_millis(300))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Timeout), "{error:?}");
+
+    let (old, _) = Client::spawn(broker().options(Version::V311, &client_id("old")))
+        .await
+        .unwrap();
+    let error = old.request(&service, "x", wait).await.unwrap_err();
+    assert!(error.to_string().contains("needs MQTT 5.0"), "{error}");
+    answering.abort();
+    asker.disconnect().await.unwrap();
+    responder.disconnect().await.unwrap();
+    old.disconnect().await.unwrap();
 }

@@ -6,6 +6,7 @@ mod connack;
 mod connect;
 mod disconnect;
 mod publish;
+mod publish_builder;
 mod suback;
 mod subscribe;
 mod unsuback;
@@ -19,6 +20,7 @@ pub use connack::{ConnAck, ConnAckProperties};
 pub use connect::{Connect, ConnectProperties, Will, WillProperties};
 pub use disconnect::{Disconnect, DisconnectProperties};
 pub use publish::{Publish, PublishProperties};
+pub use publish_builder::PublishBuilder;
 pub use suback::SubAck;
 pub use subscribe::{
     RetainHandling, Subscribe, SubscribeProperties, Subscription, SubscriptionOptions,
