@@ -40,7 +40,7 @@
 #[cfg(any(feature = "smol", feature = "async-std"))]
 mod runtime;
 
-pub use mqtt_async::{AuthHook, Io, SocketKeepalive, Transport};
+pub use mqtt_async::{AuthHook, Io, Server, SocketKeepalive, Target, Transport};
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use mqtt_async::{TlsOptions, rustls};

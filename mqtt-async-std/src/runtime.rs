@@ -13,7 +13,7 @@ use bytes::BytesMut;
 use futures_io::{AsyncRead, AsyncWrite};
 #[cfg(feature = "websocket")]
 use mqtt_async::WsIo;
-use mqtt_async::{Io, Options, Runtime, Transport};
+use mqtt_async::{Io, Options, Runtime, Server, Transport};
 use mqtt_client::Error;
 
 #[cfg(feature = "smol")]
@@ -33,8 +33,11 @@ pub struct AsyncStd;
 impl Runtime for Smol {
     type Io = Box<dyn Io>;
 
-    fn connect(options: &Options<Smol>) -> impl Future<Output = Result<Box<dyn Io>, Error>> + Send {
-        open(options)
+    fn connect(
+        options: &Options<Smol>,
+        server: &Server,
+    ) -> impl Future<Output = Result<Box<dyn Io>, Error>> + Send {
+        open(options, server)
     }
 
     fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send {
@@ -52,8 +55,9 @@ impl Runtime for AsyncStd {
 
     fn connect(
         options: &Options<AsyncStd>,
+        server: &Server,
     ) -> impl Future<Output = Result<Box<dyn Io>, Error>> + Send {
-        open(options)
+        open(options, server)
     }
 
     fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send {
@@ -70,23 +74,26 @@ async fn sleep_until(deadline: Instant) {
 }
 
 /// Opens the transport `options` describe.
-async fn open<R: Runtime>(options: &Options<R>) -> Result<Box<dyn Io>, Error> {
-    let tcp = TcpStream::connect((options.host.as_str(), options.port))
+async fn open<R: Runtime>(options: &Options<R>, server: &Server) -> Result<Box<dyn Io>, Error> {
+    let tcp = TcpStream::connect((server.host.as_str(), server.port))
         .await
-        .map_err(|e| options.connect_error(e))?;
+        .map_err(|e| server.connect_error(e))?;
     mqtt_async::configure_tcp((&tcp).into(), options)?;
     // The TLS and WebSocket handshakes are boxed: polled inline, their large state and stack
     // frames would be paid by every connection, plain TCP included.
-    Ok(match options.transport {
+    Ok(match server.transport {
         Transport::Tcp => Box::new(Stream::new(tcp, false)),
         #[cfg(feature = "tls")]
-        Transport::Tls => Box::new(Stream::new(Box::pin(tls(options, tcp)).await?, true)),
+        Transport::Tls => Box::new(Stream::new(
+            Box::pin(tls(options, server, tcp)).await?,
+            true,
+        )),
         #[cfg(feature = "websocket")]
-        Transport::WebSocket => Box::new(Box::pin(websocket(options, tcp)).await?),
+        Transport::WebSocket => Box::new(Box::pin(websocket(server, tcp)).await?),
         #[cfg(all(feature = "tls", feature = "websocket"))]
         Transport::SecureWebSocket => {
-            let tls = Box::pin(tls(options, tcp)).await?;
-            Box::new(Box::pin(websocket(options, tls)).await?)
+            let tls = Box::pin(tls(options, server, tcp)).await?;
+            Box::new(Box::pin(websocket(server, tls)).await?)
         }
         other => {
             other.available()?;
@@ -100,6 +107,7 @@ async fn open<R: Runtime>(options: &Options<R>) -> Result<Box<dyn Io>, Error> {
 #[cfg(feature = "tls")]
 async fn tls<R: Runtime, S>(
     options: &Options<R>,
+    server: &Server,
     stream: S,
 ) -> Result<futures_rustls::client::TlsStream<S>, Error>
 where
@@ -108,23 +116,23 @@ where
     let tls = options.tls_options()?;
     let connector = futures_rustls::TlsConnector::from(tls.client_config()?);
     connector
-        .connect(tls.verified_name(&options.host)?, stream)
+        .connect(tls.verified_name(&server.host)?, stream)
         .await
-        .map_err(|e| mqtt_async::handshake_error(&options.host_port(), e))
+        .map_err(|e| mqtt_async::handshake_error(&server.host_port(), e))
 }
 
 #[cfg(feature = "websocket")]
-async fn websocket<R: Runtime, S>(
-    options: &Options<R>,
+async fn websocket<S>(
+    server: &Server,
     stream: S,
 ) -> Result<WsIo<async_tungstenite::WebSocketStream<S>>, Error>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let request = mqtt_async::upgrade_request(options)?;
+    let request = mqtt_async::upgrade_request(server)?;
     let (ws, _response) = async_tungstenite::client_async(request, stream)
         .await
-        .map_err(|e| mqtt_async::upgrade_error(options, e))?;
+        .map_err(|e| mqtt_async::upgrade_error(server, e))?;
     Ok(WsIo::new(ws))
 }
 

@@ -157,15 +157,16 @@ impl<R: Runtime> Connection<R> {
 
     /// Opens the transport the core asked for.
     async fn open(&mut self) {
-        info!(address = %self.options.address(), "MQTT connecting");
+        let server = self.options.server(&self.shared.lock().target());
+        info!(address = %server.host_port(), transport = ?server.transport, "MQTT connecting");
         // Boxed: the handshake futures (TLS, WebSocket) are large, and neither the task of an
         // idle connection nor the caller's future should carry room for them.
         // One deadline for the whole connection: what the transport leaves is the session's
         // to wait for CONNACK.
         let deadline = std::time::Instant::now() + self.options.connect_timeout;
-        let opened = match self.options.transport.available() {
+        let opened = match server.transport.available() {
             Ok(()) => {
-                let connect = Box::pin(R::connect(&self.options));
+                let connect = Box::pin(R::connect(&self.options, &server));
                 let limit = pin!(R::sleep_until(deadline));
                 first(connect, limit)
                     .await
@@ -340,6 +341,10 @@ fn log(event: &ClientEvent) {
             warn!(%reason, error = error.as_deref(), "MQTT connection ended");
         }
         ClientEvent::ConnectFailed { error } => warn!(%error, "MQTT connection failed"),
+        ClientEvent::Redirected {
+            reference,
+            permanent,
+        } => info!(%reference, permanent, "MQTT broker redirected the client"),
         ClientEvent::Reconnecting { attempt, delay } => {
             debug!(attempt, ?delay, "MQTT reconnecting after a delay");
         }

@@ -34,11 +34,11 @@ mod websocket;
 
 pub use client::{Client, Events, Messages, PendingPublish, PublishOutcome};
 pub use connection::Connection;
-pub use mqtt_client::{ClientEvent, Detail, Error, Message, Overflow, StreamEnd};
+pub use mqtt_client::{ClientEvent, Detail, Error, Message, Overflow, StreamEnd, Target};
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use mqtt_tls::{TlsOptions, handshake_error, rustls};
-pub use options::{AuthHook, Hook, Options, SocketKeepalive, Transport};
+pub use options::{AuthHook, Hook, Options, Server, SocketKeepalive, Transport};
 pub use runtime::{Io, Runtime, configure_tcp};
 #[cfg(feature = "websocket")]
 #[cfg_attr(docsrs, doc(cfg(feature = "websocket")))]

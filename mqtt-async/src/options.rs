@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mqtt_client::{Error, Overflow, Settings, StoreSlot};
+use mqtt_client::{Error, Overflow, Settings, StoreSlot, Target};
 use mqtt_proto::{ByteString, QoS, TopicName, Will};
 use mqtt_session::{Backoff, Config, Version};
 
@@ -89,6 +89,44 @@ pub struct SocketKeepalive {
     pub interval: Duration,
 }
 
+/// One broker of a list: where, and over what. TLS and everything else are the options'.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Server {
+    /// The host name or IP address.
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The transport.
+    pub transport: Transport,
+    /// The WebSocket path.
+    pub path: String,
+}
+
+impl Server {
+    /// `host:port` (an IPv6 address in brackets), as errors name it.
+    ///
+    /// ```
+    /// let options = mqtt_tokio::Options::new("::1", 1883, "x");
+    /// assert_eq!(options.server(&mqtt_tokio::Target::Server(0)).host_port(), "[::1]:1883");
+    /// ```
+    pub fn host_port(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    /// The error for a TCP connect to this server that failed with `source`.
+    pub fn connect_error(&self, source: std::io::Error) -> Error {
+        Error::Connect {
+            address: self.host_port(),
+            source,
+        }
+    }
+}
+
 /// A hook the client runs with itself: the seed's `breconnect_cb` and `aconnect_cb`.
 pub type Hook<R> = mqtt_client::Hook<Client<R>>;
 
@@ -158,6 +196,18 @@ pub struct Options<R: Runtime> {
     /// How long [`Client::disconnect`] waits for queued and in-flight publishes to finish
     /// before it sends DISCONNECT anyway.
     pub disconnect_timeout: Duration,
+    /// More brokers, after the one above: a connection that can't be made, or ends before the
+    /// broker accepts it, goes on to the next at once, and the backoff applies after a round
+    /// in which every one failed. Add them with [`add_server`](Self::add_server). On a
+    /// cluster that shares sessions, the session (in-flight messages, subscriptions) moves
+    /// with the client.
+    pub more_servers: Vec<Server>,
+    /// Try the servers in a random order instead of the order listed.
+    pub shuffle_servers: bool,
+    /// How many MQTT 5.0 server redirects (reason code 0x9C Use another server or 0x9D
+    /// Server moved, with a Server Reference) are followed in a row; 0 turns following off.
+    /// 3 by default.
+    pub max_redirects: u8,
     /// Where the session keeps what must survive a restart (unacknowledged publishes, inbound
     /// QoS 2 state); in memory when `None`. See [`set_store`](Self::set_store).
     pub store: Option<StoreSlot>,
@@ -185,6 +235,9 @@ impl<R: Runtime> Options<R> {
             stream_capacity: 1024,
             overflow: Overflow::default(),
             disconnect_timeout: Duration::from_secs(5),
+            more_servers: Vec::new(),
+            shuffle_servers: false,
+            max_redirects: 3,
             store: None,
         }
     }
@@ -246,6 +299,67 @@ impl<R: Runtime> Options<R> {
             }
         }
         Ok(options)
+    }
+
+    /// Adds a broker to the list ([`more_servers`](Self::more_servers)), from a URL as
+    /// [`from_url`](Self::from_url) reads it (its credentials and query are not used: they
+    /// are the options').
+    ///
+    /// ```
+    /// use mqtt_tokio::{Options, Target};
+    ///
+    /// let mut options = Options::from_url("mqtt://node1.example:1883", "sensor")?;
+    /// options.add_server("mqtt://node2.example:1883")?.add_server("mqtts://node3.example")?;
+    /// assert_eq!(options.server(&Target::Server(2)).port, 8883);
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidUrl`], as [`from_url`](Self::from_url).
+    pub fn add_server(&mut self, url: &str) -> Result<&mut Self, Error> {
+        let parsed = BrokerUrl::parse(url)?;
+        self.more_servers.push(Server {
+            host: parsed.host,
+            port: parsed.port,
+            transport: parsed.transport,
+            path: parsed.path.unwrap_or_else(|| self.path.clone()),
+        });
+        Ok(self)
+    }
+
+    /// The broker a connection to `target` goes to: one of the list, or where a broker
+    /// redirected the client (with the transport of the server it stands in for).
+    ///
+    /// ```
+    /// use mqtt_tokio::{Options, Target};
+    ///
+    /// let options = Options::from_url("mqtts://a.example:8884", "x")?;
+    /// let target = Target::Redirect { host: "b.example".into(), port: None, base: 0 };
+    /// let server = options.server(&target);
+    /// assert_eq!((server.host.as_str(), server.port), ("b.example", 8884));
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
+    pub fn server(&self, target: &Target) -> Server {
+        let listed = |index: usize| match index.checked_sub(1) {
+            Some(i) if i < self.more_servers.len() => self.more_servers[i].clone(),
+            _ => Server {
+                host: self.host.clone(),
+                port: self.port,
+                transport: self.transport,
+                path: self.path.clone(),
+            },
+        };
+        match target {
+            Target::Server(index) => listed(*index),
+            Target::Redirect { host, port, base } => {
+                let mut server = listed(*base);
+                server.host = host.clone();
+                server.port = port.unwrap_or(server.port);
+                server
+            }
+            _ => listed(0),
+        }
     }
 
     /// Selects the protocol version.
@@ -345,6 +459,9 @@ impl<R: Runtime> Options<R> {
         settings.reconnect = self.reconnect;
         settings.retry_first_connect = self.retry_first_connect;
         settings.disconnect_timeout = self.disconnect_timeout;
+        settings.servers = 1 + self.more_servers.len();
+        settings.shuffle_servers = self.shuffle_servers;
+        settings.max_redirects = self.max_redirects;
         settings
     }
 
@@ -381,6 +498,9 @@ impl<R: Runtime> Clone for Options<R> {
             stream_capacity: self.stream_capacity,
             overflow: self.overflow,
             disconnect_timeout: self.disconnect_timeout,
+            more_servers: self.more_servers.clone(),
+            shuffle_servers: self.shuffle_servers,
+            max_redirects: self.max_redirects,
             store: self.store.clone(),
         }
     }

@@ -11,7 +11,7 @@ use bytes::BytesMut;
 use mqtt_client::Error;
 use socket2::SockRef;
 
-use crate::options::Options;
+use crate::options::{Options, Server};
 
 /// An async runtime, as the client needs it.
 ///
@@ -30,12 +30,15 @@ pub trait Runtime: Send + Sync + Sized + 'static {
     /// The byte stream to the broker: TCP, TLS or WebSocket.
     type Io: Io;
 
-    /// Opens the transport `options` describe: TCP (with [`configure_tcp`]), then TLS
+    /// Opens a transport to `server` with `options`' settings: TCP (with [`configure_tcp`]), then TLS
     /// ([`TlsOptions::client_config`](crate::TlsOptions::client_config)) and WebSocket
-    /// ([`upgrade_request`](crate::websocket::upgrade_request),
-    /// [`WsIo`](crate::websocket::WsIo)) as [`Options::transport`] says.
+    /// (`upgrade_request`, `WsIo`, with the `websocket` feature) as [`Server::transport`]
+    /// says.
     /// The client bounds the whole with [`Options::connect_timeout`].
-    fn connect(options: &Options<Self>) -> impl Future<Output = Result<Self::Io, Error>> + Send;
+    fn connect(
+        options: &Options<Self>,
+        server: &Server,
+    ) -> impl Future<Output = Result<Self::Io, Error>> + Send;
 
     /// Completes at `deadline`.
     fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send;

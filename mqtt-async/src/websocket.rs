@@ -15,24 +15,21 @@ use tungstenite::handshake::client::Request;
 use tungstenite::http::HeaderValue;
 use tungstenite::{Message, error::Error as WsError};
 
-use crate::options::Options;
-use crate::runtime::{Io, Runtime};
+use crate::options::Server;
+use crate::runtime::Io;
 
-/// The upgrade request for `options`: `scheme://host:port/path`, subprotocol `mqtt`.
+/// The upgrade request for `server`: `scheme://host:port/path`, subprotocol `mqtt`.
 ///
 /// # Errors
 ///
 /// [`Error::WebSocket`] when host and path do not make a valid URL.
-pub fn upgrade_request<R: Runtime>(options: &Options<R>) -> Result<Request, Error> {
-    let scheme = if options.transport.is_tls() {
+pub fn upgrade_request(server: &Server) -> Result<Request, Error> {
+    let scheme = if server.transport.is_tls() {
         "wss"
     } else {
         "ws"
     };
-    let url = format!(
-        "{scheme}://{}:{}{}",
-        options.host, options.port, options.path
-    );
+    let url = format!("{scheme}://{}{}", server.host_port(), server.path);
     let mut request = url
         .as_str()
         .into_client_request()
@@ -43,21 +40,17 @@ pub fn upgrade_request<R: Runtime>(options: &Options<R>) -> Result<Request, Erro
     Ok(request)
 }
 
-/// The error of a failed WebSocket upgrade with the broker of `options`: the
+/// The error of a failed WebSocket upgrade with `server`: the
 /// `tungstenite::Error` is its source (a refused upgrade carries the HTTP response).
-pub fn upgrade_error<R: Runtime>(options: &Options<R>, error: WsError) -> Error {
+pub fn upgrade_error(server: &Server, error: WsError) -> Error {
     let context = match &error {
         WsError::Http(response) => format!(
             "WebSocket upgrade at {}{}: the server answered HTTP {}",
-            options.host_port(),
-            options.path,
+            server.host_port(),
+            server.path,
             response.status()
         ),
-        _ => format!(
-            "WebSocket upgrade at {}{}",
-            options.host_port(),
-            options.path
-        ),
+        _ => format!("WebSocket upgrade at {}{}", server.host_port(), server.path),
     };
     Error::websocket_caused(context, error)
 }

@@ -13,7 +13,7 @@ pub mod support;
 
 mod adapters;
 mod driver;
-mod restart;
+pub mod restart;
 pub mod scenarios;
 
 pub use adapters::{Async, BlockOn, Blocking};

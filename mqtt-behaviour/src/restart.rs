@@ -76,6 +76,16 @@ impl OwnBroker {
         }
     }
 
+    /// Stops the broker for good: connections to it break, and new ones are refused.
+    pub fn stop(&mut self) {
+        if let Some((_, _, child)) = &mut self.mosquitto {
+            stop(child);
+        } else if let Some(front) = self.front.take() {
+            front.cut();
+            drop(front);
+        }
+    }
+
     /// Stops the broker and starts it again, empty, where clients reach it.
     pub fn restart(&mut self) {
         if let Some((bin, conf, child)) = &mut self.mosquitto {

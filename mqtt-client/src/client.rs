@@ -22,6 +22,7 @@ use crate::callbacks::{CallbackRun, Callbacks, Hook, Registration, Work};
 use crate::event::{ClientEvent, End, Failure, StreamEnd};
 use crate::message::Message;
 use crate::replies::{Interest, Replies};
+use crate::servers::{Servers, Target};
 use crate::settings::{Overflow, Settings};
 use crate::streams::{DeliveryKey, Source, StreamId, Streams};
 
@@ -213,6 +214,10 @@ pub struct Core<C> {
     /// Publishers waiting for room: [`poll_publish_room`](Self::poll_publish_room).
     room_waiters: Vec<Waker>,
     last_reason: Option<DisconnectReason>,
+    /// The servers, and where the next connection goes.
+    servers: Servers,
+    /// Whether the broker accepted the connection on the current (or last) transport.
+    link_accepted: bool,
     transport_error: Option<String>,
 
     /// Bytes for the transport, in order.
@@ -286,7 +291,8 @@ impl<C: 'static> Core<C> {
         let mut settings = settings;
         settings.stream_capacity = settings.stream_capacity.max(1);
         settings.event_capacity = settings.event_capacity.max(1);
-        Core {
+        let (servers, shuffle) = (settings.servers, settings.shuffle_servers);
+        let mut core = Core {
             session: Session::from_store(config, store),
             reconnect: settings.reconnect.map(Reconnect::new),
             settings,
@@ -306,6 +312,8 @@ impl<C: 'static> Core<C> {
             stop_waiters: Vec::new(),
             room_waiters: Vec::new(),
             last_reason: None,
+            servers: Servers::new(servers),
+            link_accepted: false,
             transport_error: None,
             out: VecDeque::new(),
             queued: 0,
@@ -333,7 +341,11 @@ impl<C: 'static> Core<C> {
             events: Vec::new(),
             driver: None,
             woken: false,
+        };
+        if shuffle {
+            core.set_servers(servers, true);
         }
+        core
     }
 
     // ---- getters ------------------------------------------------------------------------
@@ -373,6 +385,30 @@ impl<C: 'static> Core<C> {
         self.session.publishes_queued()
     }
 
+    /// Sets the number of servers the application lists, and whether they are tried in a
+    /// random order ([`Settings::servers`], [`Settings::shuffle_servers`]); the next
+    /// connection goes to the first.
+    pub fn set_servers(&mut self, count: usize, shuffle: bool) {
+        self.settings.servers = count.max(1);
+        self.settings.shuffle_servers = shuffle;
+        self.servers = Servers::new(count);
+        if shuffle {
+            let mut rng = self.rng;
+            self.servers.shuffle(|| next_random(&mut rng));
+            self.rng = rng;
+        }
+    }
+
+    /// Sets how many redirects are followed in a row ([`Settings::max_redirects`]).
+    pub fn set_max_redirects(&mut self, max: u8) {
+        self.settings.max_redirects = max;
+    }
+
+    /// Where the connection [`Step::Open`] asks for goes: open that.
+    pub fn target(&self) -> Target {
+        self.servers.target()
+    }
+
     // ---- driver outputs -----------------------------------------------------------------
 
     /// What the driver does next.
@@ -410,6 +446,7 @@ impl<C: 'static> Core<C> {
                         }
                         self.retry_at = None;
                         self.link = Link::Opening;
+                        self.broadcast(ClientEvent::Connecting(self.servers.target()));
                         Step::Open
                     }
                     _ => Step::Wait,
@@ -495,6 +532,7 @@ impl<C: 'static> Core<C> {
     /// The transport [`Step::Open`] asked for is open: CONNECT goes out.
     pub fn handle_transport_opened(&mut self, now: Instant) {
         self.link = Link::Up;
+        self.link_accepted = false;
         self.abandon = false;
         self.linger_until = None;
         self.transport_error = None;
@@ -1316,6 +1354,8 @@ impl<C: 'static> Core<C> {
     fn on_session_event(&mut self, now: Instant, event: Event) {
         match event {
             Event::Connected(connected) => {
+                self.link_accepted = true;
+                self.servers.connected();
                 if connected.session_present {
                     self.forget_resent_deliveries(now);
                 }
@@ -1628,6 +1668,23 @@ impl<C: 'static> Core<C> {
             self.retry_at = Some(now);
             return;
         }
+        if let Some((reference, permanent)) = self.follow_redirect() {
+            self.broadcast(ClientEvent::Redirected {
+                reference,
+                permanent,
+            });
+            self.retry_at = Some(now);
+            self.before_reconnect_due = true;
+            return;
+        }
+        if core::mem::take(&mut self.link_accepted) {
+            self.servers.lost();
+        } else if !self.servers.failed() {
+            // Another server of the round: at once.
+            self.retry_at = Some(now);
+            self.before_reconnect_due = true;
+            return;
+        }
         let may_retry = self.ever_connected || self.settings.retry_first_connect;
         let random = self.random();
         let worked = self.session.exchanged();
@@ -1674,16 +1731,38 @@ impl<C: 'static> Core<C> {
         self.wake_driver();
     }
 
-    /// A number drawn uniformly from `[0, 1)`: xorshift64*.
+    /// A number drawn uniformly from `[0, 1)`.
     fn random(&mut self) -> f64 {
-        let mut x = self.rng;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.rng = x;
-        let bits = x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-        bits as f64 / (1u64 << 53) as f64
+        next_random(&mut self.rng)
     }
+
+    /// The redirect the broker asked for when the connection ended, if it is followed.
+    fn follow_redirect(&mut self) -> Option<(String, bool)> {
+        let (code, reference) = match self.last_reason.as_ref()? {
+            DisconnectReason::Refused(connack) => (
+                connack.reason_code,
+                connack.properties.server_reference.as_deref(),
+            ),
+            DisconnectReason::ByServer(disconnect) => (
+                disconnect.reason_code,
+                disconnect.properties.server_reference.as_deref(),
+            ),
+            _ => return None,
+        };
+        let max = self.settings.max_redirects;
+        self.servers.redirect(code, reference, max)
+    }
+}
+
+/// A number drawn uniformly from `[0, 1)` with xorshift64* from `state`.
+fn next_random(state: &mut u64) -> f64 {
+    let mut x = *state;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    let bits = x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
+    bits as f64 / (1u64 << 53) as f64
 }
 
 impl<C> core::fmt::Debug for Core<C> {

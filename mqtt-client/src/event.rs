@@ -1,6 +1,7 @@
 //! What the client layer tells the application: connection events, why the client stopped,
 //! why a stream ended, why an operation failed.
 
+use crate::servers::Target;
 use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -22,6 +23,18 @@ pub enum ClientEvent {
         reason: DisconnectReason,
         /// The transport's error, when it failed.
         error: Option<String>,
+    },
+    /// The client is opening a connection to `0`: which of the application's servers, or
+    /// where a broker redirected it. The last one before [`Connected`](Self::Connected) is the
+    /// server in use.
+    Connecting(Target),
+    /// The broker redirected the client (MQTT 5.0 reason code 0x9C Use another server, or
+    /// 0x9D Server moved, with a Server Reference, §4.11); the next connection goes there.
+    Redirected {
+        /// The Server Reference, as the broker sent it.
+        reference: String,
+        /// 0x9D: later connections go there too, instead of the server it moved from.
+        permanent: bool,
     },
     /// A transport to the broker could not be opened.
     ConnectFailed {

@@ -108,8 +108,9 @@ mod event;
 mod message;
 pub mod packets;
 mod replies;
-mod settings;
 #[cfg(feature = "std")]
+mod servers;
+mod settings;
 mod slot;
 mod streams;
 
@@ -120,6 +121,7 @@ pub use crate::error::{Detail, Error};
 pub use crate::event::{ClientEvent, End, Failure, StreamEnd};
 pub use crate::message::Message;
 pub use crate::replies::Interest;
+pub use crate::servers::Target;
 pub use crate::settings::{Overflow, Settings};
 #[cfg(feature = "std")]
 pub use crate::slot::StoreSlot;

@@ -62,12 +62,22 @@ pub struct Settings {
     /// How long a connection that ended may take to write what was queued before it (a final
     /// DISCONNECT, acknowledgements, QoS 0 publishes) before the transport is closed anyway.
     pub linger: Duration,
+    /// How many servers the application listed ([`Target::Server`](crate::Target)): a
+    /// connection that can't be made, or ends before the broker accepts it, goes on to the
+    /// next at once; after a round in which every one failed, the backoff applies. At least 1.
+    pub servers: usize,
+    /// Try the servers in a random order instead of the order listed.
+    pub shuffle_servers: bool,
+    /// How many MQTT 5.0 server redirects (reason code 0x9C or 0x9D with a Server Reference)
+    /// are followed in a row before a connection is accepted; 0 follows none.
+    pub max_redirects: u8,
 }
 
 impl Default for Settings {
     /// Streams of 1,024 messages that drop their oldest QoS 0 message when full, 64 events
     /// per subscriber, reconnection with the default [`Backoff`], no retry of the first
-    /// connection, 5 s to finish publishes on disconnect and 5 s to write the last bytes.
+    /// connection, 5 s to finish publishes on disconnect and 5 s to write the last bytes; one
+    /// server, and up to 3 redirects followed.
     fn default() -> Self {
         Settings {
             stream_capacity: 1024,
@@ -77,6 +87,9 @@ impl Default for Settings {
             retry_first_connect: false,
             disconnect_timeout: Duration::from_secs(5),
             linger: Duration::from_secs(5),
+            servers: 1,
+            shuffle_servers: false,
+            max_redirects: 3,
         }
     }
 }

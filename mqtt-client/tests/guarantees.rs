@@ -483,9 +483,10 @@ fn connection_events_tell_the_story(feed: Feed) {
         (1, 1)
     );
     let events = h.events();
-    assert!(matches!(&events[0], ClientEvent::Connected(c) if !c.session_present));
+    assert_eq!(events[0], ClientEvent::Connecting(Target::Server(0)));
+    assert!(matches!(&events[1], ClientEvent::Connected(c) if !c.session_present));
     assert_eq!(
-        events[1..],
+        events[2..],
         [
             ClientEvent::Disconnected {
                 reason: DisconnectReason::TransportClosed,
@@ -514,6 +515,7 @@ fn the_first_connection_is_retried_when_asked(feed: Feed) {
     assert_eq!(
         events,
         [
+            ClientEvent::Connecting(Target::Server(0)),
             ClientEvent::ConnectFailed {
                 error: "connection refused".into()
             },
@@ -521,6 +523,7 @@ fn the_first_connection_is_retried_when_asked(feed: Feed) {
                 attempt: 1,
                 delay: Duration::from_millis(100)
             },
+            ClientEvent::Connecting(Target::Server(0)),
             ClientEvent::ConnectFailed {
                 error: "connection refused".into()
             },
@@ -528,11 +531,149 @@ fn the_first_connection_is_retried_when_asked(feed: Feed) {
                 attempt: 2,
                 delay: Duration::from_millis(200)
             },
+            ClientEvent::Connecting(Target::Server(0)),
         ]
     );
     h.sent();
     h.inject(ConnAck::default());
     assert!(h.core.is_connected());
+}
+
+/// A list of servers: a connection that can't be made goes on to the next at once, the
+/// connected event's `Connecting` names the server in use, and after a lost connection the
+/// same server is tried first.
+fn a_server_list_is_tried_in_order(feed: Feed) {
+    let mut settings = settings();
+    settings.servers = 3;
+    let mut h = Harness::new(config(Version::V311), settings, feed);
+    h.refuse_opens = 2;
+    h.run();
+    assert_eq!(
+        h.opened, 3,
+        "servers 0 and 1 refused, 2 opened, with no wait"
+    );
+    h.sent();
+    h.inject(ConnAck::default());
+    assert!(h.core.is_connected());
+    let events = h.events();
+    assert_eq!(
+        events[..5],
+        [
+            ClientEvent::Connecting(Target::Server(0)),
+            ClientEvent::ConnectFailed {
+                error: "connection refused".into()
+            },
+            ClientEvent::Connecting(Target::Server(1)),
+            ClientEvent::ConnectFailed {
+                error: "connection refused".into()
+            },
+            ClientEvent::Connecting(Target::Server(2)),
+        ]
+    );
+    assert!(matches!(events[5], ClientEvent::Connected(_)), "{events:?}");
+    h.cut();
+    h.advance(Duration::from_millis(100));
+    assert!(h.open);
+    assert!(
+        h.events()
+            .contains(&ClientEvent::Connecting(Target::Server(2))),
+        "the server that worked first"
+    );
+}
+
+/// When every server fails, the backoff applies before the next round.
+fn a_round_of_failures_waits_for_the_backoff(feed: Feed) {
+    let mut settings = settings();
+    settings.servers = 2;
+    settings.retry_first_connect = true;
+    let mut h = Harness::new(config(Version::V311), settings, feed);
+    h.refuse_opens = 3;
+    h.run();
+    assert_eq!(h.opened, 2, "one round, then the backoff");
+    h.advance(Duration::from_millis(100));
+    assert_eq!(
+        h.opened, 4,
+        "the second round: server 0 refused, server 1 opened"
+    );
+    assert!(h.open);
+}
+
+fn redirect(code: ReasonCode, reference: &str) -> ConnAck {
+    ConnAck {
+        reason_code: code,
+        properties: ConnAckProperties {
+            server_reference: Some(reference.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// MQTT 5.0 server redirection (§4.11): a CONNACK with 0x9C and a Server Reference sends the
+/// next connection there, at once; redirects in a loop stop at the limit, and the refusal
+/// stands.
+fn a_redirect_is_followed_up_to_the_limit(feed: Feed) {
+    let mut settings = settings();
+    settings.max_redirects = 2;
+    let mut h = Harness::new(config(Version::V5), settings, feed);
+    h.run();
+    h.sent();
+    h.inject(redirect(ReasonCode::USE_ANOTHER_SERVER, "other:1884"));
+    assert_eq!(h.opened, 2, "the redirect is followed at once");
+    assert_eq!(
+        h.core.target(),
+        Target::Redirect {
+            host: "other".into(),
+            port: Some(1884),
+            base: 0
+        }
+    );
+    let events = h.events();
+    assert!(
+        events.contains(&ClientEvent::Redirected {
+            reference: "other:1884".into(),
+            permanent: false
+        }),
+        "{events:?}"
+    );
+    h.sent();
+    h.inject(redirect(ReasonCode::USE_ANOTHER_SERVER, "back:1883"));
+    assert_eq!(h.opened, 3);
+    h.sent();
+    h.inject(redirect(ReasonCode::USE_ANOTHER_SERVER, "other:1884"));
+    assert_eq!(h.opened, 3, "a third redirect is not followed");
+    assert!(
+        matches!(&h.stopped, Some(Err(End::Lost(reason))) if reason.reason_code() == Some(ReasonCode::USE_ANOTHER_SERVER)),
+        "{:?}",
+        h.stopped
+    );
+}
+
+/// 0x9D (Server moved) in a DISCONNECT: the next connection, and every later one, goes to
+/// the new server.
+fn a_server_that_moved_is_replaced(feed: Feed) {
+    let mut h = Harness::new(config(Version::V5), settings(), feed);
+    h.connect();
+    h.inject(Disconnect {
+        reason_code: ReasonCode::SERVER_MOVED,
+        properties: mqtt_client::proto::DisconnectProperties {
+            server_reference: Some("[::1]:2883".into()),
+            ..Default::default()
+        },
+    });
+    h.run();
+    let moved = Target::Redirect {
+        host: "::1".into(),
+        port: Some(2883),
+        base: 0,
+    };
+    assert_eq!(h.core.target(), moved);
+    assert!(h.open, "reconnected at once");
+    h.sent();
+    h.inject(ConnAck::default());
+    h.cut();
+    h.advance(Duration::from_millis(100));
+    assert_eq!(h.core.target(), moved, "later connections too");
 }
 
 fn without_retry_a_failed_first_connection_stops(feed: Feed) {
@@ -696,6 +837,10 @@ harness::scenarios!(
     connection_events_tell_the_story,
     the_first_connection_is_retried_when_asked,
     without_retry_a_failed_first_connection_stops,
+    a_server_list_is_tried_in_order,
+    a_round_of_failures_waits_for_the_backoff,
+    a_redirect_is_followed_up_to_the_limit,
+    a_server_that_moved_is_replaced,
     backoff_follows_the_health_of_connections,
     a_qos0_publish_completes_once_written,
     disconnect_finishes_publishes_and_writes_everything,

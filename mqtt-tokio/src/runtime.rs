@@ -9,7 +9,7 @@ use std::time::Instant;
 use bytes::BytesMut;
 #[cfg(feature = "websocket")]
 use mqtt_async::WsIo;
-use mqtt_async::{Io, Options, Runtime, Transport};
+use mqtt_async::{Io, Options, Runtime, Server, Transport};
 use mqtt_client::Error;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -24,23 +24,26 @@ pub struct Tokio;
 impl Runtime for Tokio {
     type Io = Box<dyn Io>;
 
-    async fn connect(options: &Options<Tokio>) -> Result<Box<dyn Io>, Error> {
-        let tcp = TcpStream::connect((options.host.as_str(), options.port))
+    async fn connect(options: &Options<Tokio>, server: &Server) -> Result<Box<dyn Io>, Error> {
+        let tcp = TcpStream::connect((server.host.as_str(), server.port))
             .await
-            .map_err(|e| options.connect_error(e))?;
+            .map_err(|e| server.connect_error(e))?;
         mqtt_async::configure_tcp((&tcp).into(), options)?;
         // The TLS and WebSocket handshakes are boxed: polled inline, their large state and
         // stack frames would be paid by every connection, plain TCP included.
-        Ok(match options.transport {
+        Ok(match server.transport {
             Transport::Tcp => Box::new(Stream::new(tcp, false)),
             #[cfg(feature = "tls")]
-            Transport::Tls => Box::new(Stream::new(Box::pin(tls(options, tcp)).await?, true)),
+            Transport::Tls => Box::new(Stream::new(
+                Box::pin(tls(options, server, tcp)).await?,
+                true,
+            )),
             #[cfg(feature = "websocket")]
-            Transport::WebSocket => Box::new(Box::pin(websocket(options, tcp)).await?),
+            Transport::WebSocket => Box::new(Box::pin(websocket(server, tcp)).await?),
             #[cfg(all(feature = "tls", feature = "websocket"))]
             Transport::SecureWebSocket => {
-                let tls = Box::pin(tls(options, tcp)).await?;
-                Box::new(Box::pin(websocket(options, tls)).await?)
+                let tls = Box::pin(tls(options, server, tcp)).await?;
+                Box::new(Box::pin(websocket(server, tls)).await?)
             }
             other => {
                 other.available()?;
@@ -63,6 +66,7 @@ impl Runtime for Tokio {
 #[cfg(feature = "tls")]
 async fn tls<S>(
     options: &Options<Tokio>,
+    server: &Server,
     stream: S,
 ) -> Result<tokio_rustls::client::TlsStream<S>, Error>
 where
@@ -71,23 +75,23 @@ where
     let tls = options.tls_options()?;
     let connector = tokio_rustls::TlsConnector::from(tls.client_config()?);
     connector
-        .connect(tls.verified_name(&options.host)?, stream)
+        .connect(tls.verified_name(&server.host)?, stream)
         .await
-        .map_err(|e| mqtt_async::handshake_error(&options.host_port(), e))
+        .map_err(|e| mqtt_async::handshake_error(&server.host_port(), e))
 }
 
 #[cfg(feature = "websocket")]
 async fn websocket<S>(
-    options: &Options<Tokio>,
+    server: &Server,
     stream: S,
 ) -> Result<WsIo<tokio_tungstenite::WebSocketStream<S>>, Error>
 where
     S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let request = mqtt_async::upgrade_request(options)?;
+    let request = mqtt_async::upgrade_request(server)?;
     let (ws, _response) = tokio_tungstenite::client_async(request, stream)
         .await
-        .map_err(|e| mqtt_async::upgrade_error(options, e))?;
+        .map_err(|e| mqtt_async::upgrade_error(server, e))?;
     Ok(WsIo::new(ws))
 }
 

@@ -22,9 +22,9 @@ pub use core::time::Duration;
 
 pub use bytes::Bytes;
 pub use mqtt_client::proto::{
-    ConnAck, Decoder, Disconnect, Packet, PacketId, PubAck, PubComp, PubRec, PubRel, Publish, QoS,
-    ReasonCode, SubAck, Subscribe, SubscribeProperties, Subscription, TopicFilter, TopicName,
-    UnsubscribeProperties,
+    ConnAck, ConnAckProperties, Decoder, Disconnect, Packet, PacketId, PubAck, PubComp, PubRec,
+    PubRel, Publish, QoS, ReasonCode, SubAck, Subscribe, SubscribeProperties, Subscription,
+    TopicFilter, TopicName, UnsubscribeProperties,
 };
 pub use mqtt_client::session::{
     AckMode, Command, Config, DisconnectReason, FailReason, Instant, PublishId, Qos2Delivery,
@@ -32,7 +32,7 @@ pub use mqtt_client::session::{
 };
 pub use mqtt_client::{
     ClientEvent, CommandError, Core, End, EventsId, Failure, Interest, Message, Overflow, Settings,
-    Step, StreamEnd, StreamId,
+    Step, StreamEnd, StreamId, Target,
 };
 
 /// How broker bytes reach the core.
