@@ -60,6 +60,8 @@ pub use runtime::AsyncStd;
 #[cfg(feature = "smol")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smol")))]
 pub use runtime::Smol;
+#[cfg(any(feature = "smol", feature = "async-std"))]
+pub use runtime::stream;
 
 /// The client's types for one runtime, with everything else this crate exports.
 #[cfg(any(feature = "smol", feature = "async-std"))]

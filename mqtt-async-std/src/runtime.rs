@@ -136,6 +136,16 @@ where
     Ok(WsIo::new(ws))
 }
 
+/// Any futures-io byte stream as the client's transport, for
+/// [`Options::set_connector`](mqtt_async::Options::set_connector): a Unix socket, a QUIC
+/// stream, a tunnel. Bytes count as sent once the stream took them.
+pub fn stream<S>(stream: S) -> Box<dyn Io>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    Box::new(Stream::new(stream, false))
+}
+
 /// A futures-io byte stream: TCP, or TLS over it.
 struct Stream<S> {
     io: S,

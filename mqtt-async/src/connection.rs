@@ -164,9 +164,17 @@ impl<R: Runtime> Connection<R> {
         // One deadline for the whole connection: what the transport leaves is the session's
         // to wait for CONNACK.
         let deadline = std::time::Instant::now() + self.options.connect_timeout;
-        let opened = match server.transport.available() {
+        let available = match &self.options.connector {
+            Some(_) => Ok(()),
+            None => server.transport.available(),
+        };
+        let opened = match available {
             Ok(()) => {
-                let connect = Box::pin(R::connect(&self.options, &server));
+                let connect: Pin<Box<dyn Future<Output = Result<R::Io, Error>> + Send + '_>> =
+                    match &self.options.connector {
+                        Some(connector) => connector(&server),
+                        None => Box::pin(R::connect(&self.options, &server)),
+                    };
                 let limit = pin!(R::sleep_until(deadline));
                 first(connect, limit)
                     .await

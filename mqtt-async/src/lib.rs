@@ -38,7 +38,7 @@ pub use mqtt_client::{ClientEvent, Detail, Error, Message, Overflow, StreamEnd, 
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use mqtt_tls::{TlsOptions, handshake_error, rustls};
-pub use options::{AuthHook, Hook, Options, Server, SocketKeepalive, Transport};
+pub use options::{AuthHook, Connector, Hook, Options, Server, SocketKeepalive, Transport};
 pub use runtime::{Io, Runtime, configure_tcp};
 #[cfg(feature = "websocket")]
 #[cfg_attr(docsrs, doc(cfg(feature = "websocket")))]

@@ -1,6 +1,8 @@
 //! How to reach the broker and how the client behaves.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -127,6 +129,13 @@ impl Server {
     }
 }
 
+/// Opens the byte stream to a server instead of the runtime: see [`Options::set_connector`].
+pub type Connector<R> = Arc<
+    dyn Fn(&Server) -> Pin<Box<dyn Future<Output = Result<<R as Runtime>::Io, Error>> + Send>>
+        + Send
+        + Sync,
+>;
+
 /// A hook the client runs with itself: the seed's `breconnect_cb` and `aconnect_cb`.
 pub type Hook<R> = mqtt_client::Hook<Client<R>>;
 
@@ -204,6 +213,9 @@ pub struct Options<R: Runtime> {
     pub more_servers: Vec<Server>,
     /// Try the servers in a random order instead of the order listed.
     pub shuffle_servers: bool,
+    /// Opens the byte stream instead of the runtime's TCP, TLS and WebSocket; see
+    /// [`set_connector`](Self::set_connector).
+    pub connector: Option<Connector<R>>,
     /// How many MQTT 5.0 server redirects (reason code 0x9C Use another server or 0x9D
     /// Server moved, with a Server Reference) are followed in a row; 0 turns following off.
     /// 3 by default.
@@ -237,6 +249,7 @@ impl<R: Runtime> Options<R> {
             disconnect_timeout: Duration::from_secs(5),
             more_servers: Vec::new(),
             shuffle_servers: false,
+            connector: None,
             max_redirects: 3,
             store: None,
         }
@@ -360,6 +373,39 @@ impl<R: Runtime> Options<R> {
             }
             _ => listed(0),
         }
+    }
+
+    /// Hands the client a byte stream of the application's own for every connection: a
+    /// Unix socket, a QUIC stream, a tunnel, a proxy the adapters don't speak. `connect` gets
+    /// the server the client wants (of the list, or a redirect) and returns the runtime's
+    /// [`Io`](crate::Io): mqtt-tokio's `mqtt_tokio::stream` wraps any tokio
+    /// `AsyncRead + AsyncWrite`, mqtt-async-std's `mqtt_async_std::stream` any futures-io one.
+    /// The connect timeout still applies.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, Options};
+    ///
+    /// # async fn demo() -> Result<(), mqtt_tokio::Error> {
+    /// let mut options = Options::new("localhost", 1883, "over-a-unix-socket");
+    /// options.set_connector(|_server| async {
+    ///     let socket = tokio::net::UnixStream::connect("/run/mosquitto/mqtt.sock").await?;
+    ///     Ok(mqtt_tokio::stream(socket))
+    /// });
+    /// let (client, _default) = Client::spawn(options).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_connector<F>(
+        &mut self,
+        connect: impl Fn(&Server) -> F + Send + Sync + 'static,
+    ) -> &mut Self
+    where
+        F: Future<Output = Result<R::Io, Error>> + Send + 'static,
+    {
+        self.connector = Some(Arc::new(move |server: &Server| {
+            Box::pin(connect(server)) as Pin<Box<dyn Future<Output = _> + Send>>
+        }));
+        self
     }
 
     /// Selects the protocol version.
@@ -500,6 +546,7 @@ impl<R: Runtime> Clone for Options<R> {
             disconnect_timeout: self.disconnect_timeout,
             more_servers: self.more_servers.clone(),
             shuffle_servers: self.shuffle_servers,
+            connector: self.connector.clone(),
             max_redirects: self.max_redirects,
             store: self.store.clone(),
         }

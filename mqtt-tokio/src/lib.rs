@@ -47,7 +47,7 @@ pub use mqtt_session::Backoff;
 pub use mqtt_session::{
     self as session, AckMode, Command, Config, PublishId, Published, Received, Version,
 };
-pub use runtime::Tokio;
+pub use runtime::{Tokio, stream};
 
 /// A handle to an MQTT client on tokio: [`mqtt_async::Client`] with the [`Tokio`] runtime.
 pub type Client = mqtt_async::Client<Tokio>;

@@ -95,6 +95,21 @@ where
     Ok(WsIo::new(ws))
 }
 
+/// Any tokio byte stream as the client's transport, for
+/// [`Options::set_connector`](mqtt_async::Options::set_connector): a Unix socket, a QUIC
+/// stream, a tunnel. Bytes count as sent once the stream took them.
+///
+/// ```
+/// let (ours, _theirs) = tokio::io::duplex(4096);
+/// let io: Box<dyn mqtt_tokio::Io> = mqtt_tokio::stream(ours);
+/// ```
+pub fn stream<S>(stream: S) -> Box<dyn Io>
+where
+    S: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    Box::new(Stream::new(stream, false))
+}
+
 /// A tokio byte stream: TCP, or TLS over it.
 struct Stream<S> {
     io: S,

@@ -162,3 +162,43 @@ async fn websocket_and_secure_websocket() {
             .unwrap_or_else(|e| panic!("{version} wss: {e}"));
     }
 }
+
+/// A transport of the application's own: the client reaches the broker over a Unix socket
+/// (relayed to the broker's TCP port by the test), opened by the connector for the server
+/// the client wants.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_custom_connector_carries_the_connection() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = std::env::temp_dir().join(client_id("unix-socket"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mqtt.sock");
+    let listener = tokio::net::UnixListener::bind(&path).unwrap();
+    let upstream = broker().tcp(Version::V311);
+    let relay = tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut broker = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut broker).await;
+            });
+        }
+    });
+    let opened = Arc::new(AtomicUsize::new(0));
+    let mut options = Options::new("unix-socket", 1883, client_id("custom"));
+    options.set_version(Version::V311);
+    let (count, socket) = (opened.clone(), path.clone());
+    options.set_connector(move |server| {
+        assert_eq!(server.host, "unix-socket", "the server the client wants");
+        count.fetch_add(1, Ordering::Relaxed);
+        let socket = socket.clone();
+        async move {
+            let stream = tokio::net::UnixStream::connect(socket).await?;
+            Ok(mqtt_tokio::stream(stream))
+        }
+    });
+    round_trip(options).await.unwrap();
+    assert_eq!(opened.load(Ordering::Relaxed), 1);
+    relay.abort();
+    let _ = std::fs::remove_dir_all(&dir);
+}
