@@ -179,3 +179,75 @@ fn a_redirect_loop_stops_at_the_hop_limit() {
         "the first connection and 3 redirects"
     );
 }
+
+/// mqtt-blocking: the same redirect, and the same failover, through the seed's API.
+#[test]
+fn blocking_follows_a_redirect_and_fails_over() {
+    use mqtt_blocking::{Config, ConnectOptions};
+    let script = Scripted::start();
+    let port = script.address.port();
+    let real = broker().tcp(Version::V5);
+    let redirecting = std::thread::spawn(move || {
+        let mut peer = script.accept();
+        peer.expect(0x10);
+        peer.send(&use_another_server(&format!(
+            "{}:{}",
+            real.ip(),
+            real.port()
+        )));
+    });
+    let client =
+        mqtt_blocking::Client::with_config(Config::new(client_id("b-redirect"), Version::V5));
+    let mut options = ConnectOptions::port(port);
+    options.connect_timeout = Duration::from_secs(5);
+    client
+        .connect("127.0.0.1", Duration::from_secs(30), options)
+        .expect("connected after the redirect");
+    client.loop_start(None).unwrap();
+    let mid = client
+        .publish(&topic("b-redirect"), "x", QoS::AtLeastOnce, false)
+        .unwrap();
+    client.wait_for_publish(mid, WAIT).unwrap();
+    client.disconnect().unwrap();
+    redirecting.join().unwrap();
+
+    // Failover: the first broker dies mid-stream; every publish completes on the second.
+    let mut first = OwnBroker::start(Version::V311);
+    let second = broker().tcp(Version::V311);
+    let client = mqtt_blocking::Client::new(client_id("b-failover"), true);
+    let mut options = ConnectOptions::port(first.address.port())
+        .with_server(second.ip().to_string(), second.port());
+    options.connect_timeout = Duration::from_secs(5);
+    options.reconnect = Some(Backoff {
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(200),
+        multiplier: 2.0,
+        jitter: true,
+    });
+    client
+        .connect(
+            &first.address.ip().to_string(),
+            Duration::from_secs(30),
+            options,
+        )
+        .unwrap();
+    client.loop_start(None).unwrap();
+    let topic = topic("b-failover");
+    let mut mids = Vec::new();
+    for n in 0..100u32 {
+        mids.push(
+            client
+                .publish(&topic, n.to_be_bytes().to_vec(), QoS::AtLeastOnce, false)
+                .unwrap(),
+        );
+        if n == 30 {
+            first.stop();
+        }
+    }
+    for mid in mids {
+        client
+            .wait_for_publish(mid, WAIT)
+            .unwrap_or_else(|e| panic!("{mid:?} completes on the second broker: {e}"));
+    }
+    client.disconnect().unwrap();
+}

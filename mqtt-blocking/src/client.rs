@@ -106,6 +106,31 @@ pub(crate) struct Endpoint {
     pub(crate) options: ConnectOptions,
 }
 
+impl Endpoint {
+    /// The host and options of a connection to `target`: the first broker, one of
+    /// [`ConnectOptions::more_servers`], or where a broker redirected the client.
+    pub(crate) fn server(&self, target: &mqtt_client::Target) -> (String, ConnectOptions) {
+        let listed = |index: usize| match index.checked_sub(1) {
+            Some(i) if i < self.options.more_servers.len() => {
+                let (host, port) = self.options.more_servers[i].clone();
+                let mut options = self.options.clone();
+                options.port = port;
+                (host, options)
+            }
+            _ => (self.host.clone(), self.options.clone()),
+        };
+        match target {
+            mqtt_client::Target::Server(index) => listed(*index),
+            mqtt_client::Target::Redirect { host, port, base } => {
+                let (_, mut options) = listed(*base);
+                options.port = port.unwrap_or(options.port);
+                (host.clone(), options)
+            }
+            _ => listed(0),
+        }
+    }
+}
+
 /// The state behind the lock.
 pub(crate) struct Inner {
     pub(crate) core: Core<Client>,
@@ -526,6 +551,8 @@ impl Client {
             core.set_disconnect_timeout(options.disconnect_timeout);
             core.set_stream_capacity(options.stream_capacity);
             core.set_overflow(options.overflow);
+            core.set_servers(1 + options.more_servers.len(), options.shuffle_servers);
+            core.set_max_redirects(options.max_redirects);
             core.set_before_reconnect(options.before_reconnect.clone());
             core.set_after_connect(options.after_connect.clone());
             core.connect_now(now);

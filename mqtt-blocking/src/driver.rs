@@ -246,10 +246,14 @@ impl Driver {
 
     /// Opens the transport to the client's endpoint.
     fn open(&mut self, shared: &Arc<Shared>) {
-        let endpoint = shared.lock().endpoint.clone();
+        let (endpoint, target) = {
+            let inner = shared.lock();
+            (inner.endpoint.clone(), inner.core.target())
+        };
         let opened = match &endpoint {
             Some(endpoint) => {
-                Transport::open(&endpoint.host, &endpoint.options).and_then(|mut t| {
+                let (host, options) = endpoint.server(&target);
+                Transport::open(&host, &options).and_then(|mut t| {
                     t.register(self.poll.registry(), SOCKET)?;
                     Ok(t)
                 })

@@ -152,6 +152,16 @@ pub struct ConnectOptions {
     /// as [`ClientEvent::MessagesDropped`](crate::ClientEvent::MessagesDropped)) or stop
     /// reading.
     pub overflow: Overflow,
+    /// More brokers after the one `connect` names, as host and port, reached the same way
+    /// (TLS, WebSocket): a connection that can't be made, or ends before the broker accepts
+    /// it, goes on to the next at once; the backoff applies after a round in which every one
+    /// failed. See [`with_server`](Self::with_server).
+    pub more_servers: Vec<(String, u16)>,
+    /// Try the servers in a random order instead of the order listed.
+    pub shuffle_servers: bool,
+    /// How many MQTT 5.0 server redirects (0x9C Use another server, 0x9D Server moved, with
+    /// a Server Reference) are followed in a row; 0 turns following off. 3 by default.
+    pub max_redirects: u8,
 }
 
 impl Default for ConnectOptions {
@@ -171,6 +181,9 @@ impl Default for ConnectOptions {
             disconnect_timeout: Duration::from_secs(5),
             stream_capacity: 1024,
             overflow: Overflow::default(),
+            more_servers: Vec::new(),
+            shuffle_servers: false,
+            max_redirects: 3,
         }
     }
 }
@@ -182,6 +195,19 @@ impl ConnectOptions {
             port,
             ..ConnectOptions::default()
         }
+    }
+
+    /// Adds a broker to try when the one `connect` names fails: a cluster's other nodes.
+    ///
+    /// ```
+    /// use mqtt_blocking::ConnectOptions;
+    ///
+    /// let options = ConnectOptions::port(1883).with_server("node2.example", 1883).with_server("node3.example", 1883);
+    /// assert_eq!(options.more_servers.len(), 2);
+    /// ```
+    pub fn with_server(mut self, host: impl Into<String>, port: u16) -> ConnectOptions {
+        self.more_servers.push((host.into(), port));
+        self
     }
 
     /// Sets [`tls`](Self::tls).
