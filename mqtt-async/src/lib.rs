@@ -34,12 +34,14 @@ mod websocket;
 
 pub use client::{Client, Events, Messages, PendingPublish, PublishOutcome};
 pub use connection::Connection;
-pub use mqtt_client::{ClientEvent, Detail, Error, Message, Overflow, StreamEnd, Target};
+pub use mqtt_client::{
+    ClientEvent, Detail, Error, Message, Overflow, Proxy, ProxyError, ProxyKind, StreamEnd, Target,
+};
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use mqtt_tls::{TlsOptions, handshake_error, rustls};
 pub use options::{AuthHook, Connector, Hook, Options, Server, SocketKeepalive, Transport};
-pub use runtime::{Io, Runtime, configure_tcp};
+pub use runtime::{Io, Runtime, configure_tcp, open_tunnel};
 #[cfg(feature = "websocket")]
 #[cfg_attr(docsrs, doc(cfg(feature = "websocket")))]
 pub use websocket::{WsIo, upgrade_error, upgrade_request};

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mqtt_client::{Error, Overflow, Settings, StoreSlot, Target};
+use mqtt_client::{Error, Overflow, Proxy, Settings, StoreSlot, Target};
 use mqtt_proto::{ByteString, QoS, TopicName, Will};
 use mqtt_session::{Backoff, Config, Version};
 
@@ -213,6 +213,9 @@ pub struct Options<R: Runtime> {
     pub more_servers: Vec<Server>,
     /// Try the servers in a random order instead of the order listed.
     pub shuffle_servers: bool,
+    /// Reach the broker through this proxy (HTTP CONNECT or SOCKS5), for TCP, TLS and
+    /// WebSocket alike; see [`set_proxy`](Self::set_proxy).
+    pub proxy: Option<Proxy>,
     /// Opens the byte stream instead of the runtime's TCP, TLS and WebSocket; see
     /// [`set_connector`](Self::set_connector).
     pub connector: Option<Connector<R>>,
@@ -250,6 +253,7 @@ impl<R: Runtime> Options<R> {
             more_servers: Vec::new(),
             shuffle_servers: false,
             connector: None,
+            proxy: None,
             max_redirects: 3,
             store: None,
         }
@@ -373,6 +377,24 @@ impl<R: Runtime> Options<R> {
             }
             _ => listed(0),
         }
+    }
+
+    /// Reaches the broker through a proxy: `http://[user:password@]host[:port]` (HTTP
+    /// CONNECT, basic authentication) or `socks5://[user:password@]host[:port]`.
+    ///
+    /// ```
+    /// let mut options = mqtt_tokio::Options::from_url("mqtts://broker.example", "behind-a-proxy")?;
+    /// options.set_proxy("socks5://alice:s3cret@127.0.0.1:1080")?;
+    /// assert_eq!(options.proxy.as_ref().map(|p| p.port), Some(1080));
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Proxy`] for a URL that is not understood.
+    pub fn set_proxy(&mut self, url: &str) -> Result<&mut Self, Error> {
+        self.proxy = Some(Proxy::from_url(url)?);
+        Ok(self)
     }
 
     /// Hands the client a byte stream of the application's own for every connection: a
@@ -547,6 +569,7 @@ impl<R: Runtime> Clone for Options<R> {
             more_servers: self.more_servers.clone(),
             shuffle_servers: self.shuffle_servers,
             connector: self.connector.clone(),
+            proxy: self.proxy.clone(),
             max_redirects: self.max_redirects,
             store: self.store.clone(),
         }

@@ -1,14 +1,14 @@
 //! What an async runtime gives the client: [`Runtime`] (opening transports, timers, spawning)
 //! and [`Io`] (the byte stream). An adapter crate implements them; everything else is here.
 
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::BytesMut;
-use mqtt_client::Error;
+use mqtt_client::{Error, Proxy, ProxyError, ProxyHandshake};
 use socket2::SockRef;
 
 use crate::options::{Options, Server};
@@ -120,6 +120,48 @@ pub fn configure_tcp<R: Runtime>(socket: SockRef<'_>, options: &Options<R>) -> i
         socket.set_tcp_keepalive(&keepalive)?;
     }
     Ok(())
+}
+
+/// Opens the tunnel through `proxy` to `server` on `io`, a connection to the proxy: the
+/// HTTP CONNECT or SOCKS5 handshake of [`ProxyHandshake`].
+///
+/// # Errors
+///
+/// [`Error::Proxy`] when the proxy refuses, [`Error::Io`] when the connection fails.
+pub async fn open_tunnel<I: Io>(io: &mut I, proxy: &Proxy, server: &Server) -> Result<(), Error> {
+    let mut handshake = ProxyHandshake::new(proxy, &server.host, server.port)?;
+    let mut input = BytesMut::with_capacity(512);
+    loop {
+        while let Some(bytes) = handshake.poll_transmit() {
+            let mut sent = 0;
+            while sent < bytes.len() {
+                let n = poll_fn(|cx| io.poll_write_vectored(cx, &[IoSlice::new(&bytes[sent..])]))
+                    .await?;
+                if n == 0 {
+                    return Err(Error::Io(io::ErrorKind::WriteZero.into()));
+                }
+                sent += n;
+            }
+            poll_fn(|cx| io.poll_flush(cx)).await?;
+        }
+        input.clear();
+        input.reserve(512);
+        if poll_fn(|cx| io.poll_read_buf(cx, &mut input)).await? == 0 {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the proxy closed the connection during its handshake",
+            )));
+        }
+        match handshake.handle_bytes(&input)? {
+            None => {}
+            Some(rest) if rest.is_empty() => return Ok(()),
+            Some(_) => {
+                return Err(Error::Proxy(ProxyError::Malformed(
+                    "bytes from the broker before the client spoke".into(),
+                )));
+            }
+        }
+    }
 }
 
 /// `Future` for [`Io::poll_shutdown`].

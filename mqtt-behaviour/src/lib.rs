@@ -13,6 +13,7 @@ pub mod support;
 
 mod adapters;
 mod driver;
+pub mod proxies;
 pub mod restart;
 pub mod scenarios;
 

@@ -159,6 +159,9 @@ pub struct ConnectOptions {
     pub more_servers: Vec<(String, u16)>,
     /// Try the servers in a random order instead of the order listed.
     pub shuffle_servers: bool,
+    /// Reach the broker through this proxy (HTTP CONNECT or SOCKS5), for TCP, TLS and
+    /// WebSocket alike; see [`with_proxy`](Self::with_proxy).
+    pub proxy: Option<mqtt_client::Proxy>,
     /// How many MQTT 5.0 server redirects (0x9C Use another server, 0x9D Server moved, with
     /// a Server Reference) are followed in a row; 0 turns following off. 3 by default.
     pub max_redirects: u8,
@@ -183,6 +186,7 @@ impl Default for ConnectOptions {
             overflow: Overflow::default(),
             more_servers: Vec::new(),
             shuffle_servers: false,
+            proxy: None,
             max_redirects: 3,
         }
     }
@@ -195,6 +199,23 @@ impl ConnectOptions {
             port,
             ..ConnectOptions::default()
         }
+    }
+
+    /// Reaches the broker through a proxy: `http://[user:password@]host[:port]` (HTTP
+    /// CONNECT, basic authentication) or `socks5://[user:password@]host[:port]`.
+    ///
+    /// ```
+    /// let options = mqtt_blocking::ConnectOptions::port(8883).with_proxy("http://proxy.corp:3128")?;
+    /// assert!(options.proxy.is_some());
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Proxy`](crate::Error::Proxy) for a URL that is not understood.
+    pub fn with_proxy(mut self, url: &str) -> Result<ConnectOptions, crate::Error> {
+        self.proxy = Some(mqtt_client::Proxy::from_url(url)?);
+        Ok(self)
     }
 
     /// Adds a broker to try when the one `connect` names fails: a cluster's other nodes.

@@ -97,9 +97,13 @@ impl Transport {
                 "WebSocket is not built in: enable the `websocket` feature",
             )));
         }
+        let (connect_host, connect_port) = match &options.proxy {
+            Some(proxy) => (proxy.host.as_str(), proxy.port),
+            None => (host, options.port),
+        };
         let mut last_error = None;
         let mut stream = None;
-        for address in (host, options.port).to_socket_addrs()? {
+        for address in (connect_host, connect_port).to_socket_addrs()? {
             match std::net::TcpStream::connect_timeout(&address, options.connect_timeout) {
                 Ok(s) => {
                     stream = Some(s);
@@ -110,15 +114,21 @@ impl Transport {
         }
         let stream = stream.ok_or_else(|| {
             let source = last_error.unwrap_or_else(|| {
-                io::Error::new(io::ErrorKind::NotFound, format!("{host} has no address"))
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("{connect_host} has no address"),
+                )
             });
-            let address = if host.contains(':') {
-                format!("[{host}]:{}", options.port)
+            let address = if connect_host.contains(':') {
+                format!("[{connect_host}]:{connect_port}")
             } else {
-                format!("{host}:{}", options.port)
+                format!("{connect_host}:{connect_port}")
             };
             Error::Connect { address, source }
         })?;
+        if let Some(proxy) = &options.proxy {
+            open_tunnel(&stream, proxy, host, options.port, options.connect_timeout)?;
+        }
         stream.set_nodelay(options.tcp_nodelay)?;
         if let Some(k) = options.sock_keepalive {
             let keepalive = socket2::TcpKeepalive::new().with_time(k.idle);
@@ -590,6 +600,45 @@ fn flushed(result: tungstenite::Result<()>) -> Result<bool, Error> {
         Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
         Err(e) => Err(ws_error(e)),
     }
+}
+
+/// The HTTP CONNECT or SOCKS5 handshake with `proxy` on `stream`, blocking, within `timeout`
+/// for each exchange, to `host:port`.
+fn open_tunnel(
+    mut stream: &std::net::TcpStream,
+    proxy: &mqtt_client::Proxy,
+    host: &str,
+    port: u16,
+    timeout: std::time::Duration,
+) -> Result<(), Error> {
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let mut handshake = mqtt_client::ProxyHandshake::new(proxy, host, port)?;
+    let mut buf = [0u8; 512];
+    loop {
+        while let Some(bytes) = handshake.poll_transmit() {
+            stream.write_all(&bytes)?;
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Err(Error::Io(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the proxy closed the connection during its handshake",
+            )));
+        }
+        match handshake.handle_bytes(&buf[..n])? {
+            None => {}
+            Some(rest) if rest.is_empty() => break,
+            Some(_) => {
+                return Err(Error::Proxy(mqtt_client::ProxyError::Malformed(
+                    "bytes from the broker before the client spoke".into(),
+                )));
+            }
+        }
+    }
+    stream.set_read_timeout(None)?;
+    stream.set_write_timeout(None)?;
+    Ok(())
 }
 
 /// A TLS failure as the client's: the `rustls::Error` is its source, and a server that does

@@ -37,6 +37,9 @@ pub enum Error {
     WebSocket(Detail),
     /// The broker URL is not understood.
     InvalidUrl(String),
+    /// The proxy did not open the tunnel to the broker: it refused the credentials or the
+    /// broker, or answered something else.
+    Proxy(crate::proxy::ProxyError),
     /// A topic name or filter is invalid.
     InvalidTopic(TopicError),
     /// The session refused the command: queue full, QoS not supported by the broker, ...
@@ -122,6 +125,7 @@ impl fmt::Display for Error {
             Error::Tls(e) => write!(f, "TLS error: {e}"),
             Error::WebSocket(e) => write!(f, "WebSocket error: {e}"),
             Error::InvalidUrl(e) => write!(f, "invalid broker URL: {e}"),
+            Error::Proxy(e) => write!(f, "proxy: {e}"),
             Error::InvalidTopic(e) => write!(f, "invalid topic: {e}"),
             Error::Usage(e) => write!(f, "{e}"),
             Error::Refused(c) => write!(
@@ -149,6 +153,7 @@ impl std::error::Error for Error {
         match self {
             Error::Io(e) | Error::Connect { source: e, .. } => Some(e),
             Error::Tls(detail) | Error::WebSocket(detail) => detail.source(),
+            Error::Proxy(e) => Some(e),
             Error::InvalidTopic(e) => Some(e),
             Error::Usage(e) => Some(e),
             _ => None,
@@ -213,6 +218,12 @@ impl fmt::Display for Detail {
 impl std::error::Error for Detail {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.source.as_deref().map(|e| e as _)
+    }
+}
+
+impl From<crate::proxy::ProxyError> for Error {
+    fn from(e: crate::proxy::ProxyError) -> Self {
+        Error::Proxy(e)
     }
 }
 

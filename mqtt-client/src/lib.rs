@@ -107,10 +107,11 @@ mod error;
 mod event;
 mod message;
 pub mod packets;
+mod proxy;
 mod replies;
-#[cfg(feature = "std")]
 mod servers;
 mod settings;
+#[cfg(feature = "std")]
 mod slot;
 mod streams;
 
@@ -120,6 +121,7 @@ pub use crate::client::{Answer, AuthHandler, CommandError, Core, EventsId, Step}
 pub use crate::error::{Detail, Error};
 pub use crate::event::{ClientEvent, End, Failure, StreamEnd};
 pub use crate::message::Message;
+pub use crate::proxy::{Proxy, ProxyError, ProxyHandshake, ProxyKind};
 pub use crate::replies::Interest;
 pub use crate::servers::Target;
 pub use crate::settings::{Overflow, Settings};

@@ -38,7 +38,8 @@ pub use mqtt_async::{AuthHook, Io, Server, SocketKeepalive, Target, Transport};
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use mqtt_async::{TlsOptions, rustls};
 pub use mqtt_client::{
-    self as client_core, ClientEvent, Detail, Error, Message, Overflow, StreamEnd,
+    self as client_core, ClientEvent, Detail, Error, Message, Overflow, Proxy, ProxyError,
+    ProxyKind, StreamEnd,
 };
 pub use mqtt_proto::{
     self as proto, Publish, QoS, ReasonCode, TopicFilter, TopicName, UserProperty, Will,

@@ -25,9 +25,22 @@ impl Runtime for Tokio {
     type Io = Box<dyn Io>;
 
     async fn connect(options: &Options<Tokio>, server: &Server) -> Result<Box<dyn Io>, Error> {
-        let tcp = TcpStream::connect((server.host.as_str(), server.port))
-            .await
-            .map_err(|e| server.connect_error(e))?;
+        let tcp = match &options.proxy {
+            None => TcpStream::connect((server.host.as_str(), server.port))
+                .await
+                .map_err(|e| server.connect_error(e))?,
+            Some(proxy) => {
+                let tcp = TcpStream::connect((proxy.host.as_str(), proxy.port))
+                    .await
+                    .map_err(|source| Error::Connect {
+                        address: proxy.address(),
+                        source,
+                    })?;
+                let mut stream = Stream::new(tcp, false);
+                mqtt_async::open_tunnel(&mut stream, proxy, server).await?;
+                stream.io
+            }
+        };
         mqtt_async::configure_tcp((&tcp).into(), options)?;
         // The TLS and WebSocket handshakes are boxed: polled inline, their large state and
         // stack frames would be paid by every connection, plain TCP included.
