@@ -51,12 +51,18 @@ pub mod tls;
 mod transport;
 
 pub use client::{Client, Events, Messages, OnMessage};
-pub use mqtt_client::{self as client_core, ClientEvent, Error, Message, Overflow, StreamEnd};
-pub use mqtt_proto::{self as proto, QoS, ReasonCode};
+pub use mqtt_client::{
+    self as client_core, ClientEvent, Detail, Error, Message, Overflow, Proxy, ProxyError,
+    ProxyKind, StreamEnd, Target,
+};
+pub use mqtt_proto::{
+    self as proto, Publish, QoS, ReasonCode, TopicFilter, TopicName, UserProperty, Will,
+};
 pub use mqtt_session::Backoff;
 pub use mqtt_session::{
     self as session, AckMode, Command, Config, PublishId, Qos2Delivery, Received, RequestId,
     Version,
 };
+pub use mqtt_tls::TlsOptions;
 pub use options::{ConnectOptions, Hook, PublishOptions, SocketKeepalive, WebSocketOptions};
 pub use rustls;
