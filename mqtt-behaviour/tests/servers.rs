@@ -251,3 +251,51 @@ fn blocking_follows_a_redirect_and_fails_over() {
     }
     client.disconnect().unwrap();
 }
+
+/// mqtt-blocking with a socket of the application's own: a Unix socket, relayed to the
+/// broker's TCP port by the test.
+#[cfg(unix)]
+#[test]
+fn blocking_custom_connector_over_a_unix_socket() {
+    use std::os::unix::net::{UnixListener, UnixStream};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = std::env::temp_dir().join(client_id("blocking-unix"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("mqtt.sock");
+    let listener = UnixListener::bind(&path).unwrap();
+    let upstream = broker().tcp(Version::V311);
+    std::thread::spawn(move || {
+        if let Ok((mut client, _)) = listener.accept() {
+            let mut broker = std::net::TcpStream::connect(upstream).unwrap();
+            let (mut from_client, mut to_broker) =
+                (client.try_clone().unwrap(), broker.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut from_client, &mut to_broker));
+            let _ = std::io::copy(&mut broker, &mut client);
+        }
+    });
+    let opened = Arc::new(AtomicUsize::new(0));
+    let count = opened.clone();
+    let socket = path.clone();
+    let options = mqtt_blocking::ConnectOptions::port(1883).with_connector(move |host, port| {
+        assert_eq!((host, port), ("unix-socket", 1883));
+        count.fetch_add(1, Ordering::Relaxed);
+        let stream = UnixStream::connect(&socket)?;
+        stream.set_nonblocking(true)?;
+        Ok(Box::new(mqtt_blocking::mio::net::UnixStream::from_std(
+            stream,
+        )))
+    });
+    let client = mqtt_blocking::Client::new(client_id("blocking-unix"), true);
+    client
+        .connect("unix-socket", Duration::from_secs(30), options)
+        .expect("connected over the Unix socket");
+    client.loop_start(None).unwrap();
+    let mid = client
+        .publish(&topic("blocking-unix"), "x", QoS::AtLeastOnce, false)
+        .unwrap();
+    client.wait_for_publish(mid, WAIT).unwrap();
+    client.disconnect().unwrap();
+    assert_eq!(opened.load(Ordering::Relaxed), 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -51,6 +51,7 @@ pub mod tls;
 mod transport;
 
 pub use client::{Client, Events, Messages, OnMessage};
+pub use mio;
 pub use mqtt_client::{
     self as client_core, ClientEvent, Detail, Error, Message, Overflow, Proxy, ProxyError,
     ProxyKind, StreamEnd, Target,
@@ -64,5 +65,8 @@ pub use mqtt_session::{
     Version,
 };
 pub use mqtt_tls::TlsOptions;
-pub use options::{ConnectOptions, Hook, PublishOptions, SocketKeepalive, WebSocketOptions};
+pub use options::{
+    ConnectOptions, Connector, Hook, PublishOptions, SocketKeepalive, WebSocketOptions,
+};
 pub use rustls;
+pub use transport::CustomSocket;

@@ -78,6 +78,10 @@ impl From<&str> for WebSocketOptions {
     }
 }
 
+/// Opens a connection's socket instead of TCP: see [`ConnectOptions::with_connector`].
+pub type Connector =
+    Arc<dyn Fn(&str, u16) -> std::io::Result<Box<dyn crate::CustomSocket>> + Send + Sync>;
+
 /// The seed's `connect` arguments after `host` and `keepalive`, and the transport settings.
 ///
 /// Start from [`ConnectOptions::default`] or [`ConnectOptions::port`], then set fields or chain
@@ -162,6 +166,8 @@ pub struct ConnectOptions {
     /// Reach the broker through this proxy (HTTP CONNECT or SOCKS5), for TCP, TLS and
     /// WebSocket alike; see [`with_proxy`](Self::with_proxy).
     pub proxy: Option<mqtt_client::Proxy>,
+    /// Opens the socket instead of TCP; see [`with_connector`](Self::with_connector).
+    pub connector: Option<Connector>,
     /// How many MQTT 5.0 server redirects (0x9C Use another server, 0x9D Server moved, with
     /// a Server Reference) are followed in a row; 0 turns following off. 3 by default.
     pub max_redirects: u8,
@@ -187,6 +193,7 @@ impl Default for ConnectOptions {
             more_servers: Vec::new(),
             shuffle_servers: false,
             proxy: None,
+            connector: None,
             max_redirects: 3,
         }
     }
@@ -199,6 +206,30 @@ impl ConnectOptions {
             port,
             ..ConnectOptions::default()
         }
+    }
+
+    /// Opens the socket of every connection with `connect(host, port)` instead of TCP: a Unix
+    /// socket, a pipe, anything `mio` can wait on, non-blocking. TLS and WebSocket still run
+    /// on it as configured.
+    ///
+    /// ```no_run
+    /// use mqtt_blocking::ConnectOptions;
+    ///
+    /// let options = ConnectOptions::port(1883).with_connector(|_host, _port| {
+    ///     let socket = std::os::unix::net::UnixStream::connect("/run/mosquitto/mqtt.sock")?;
+    ///     socket.set_nonblocking(true)?;
+    ///     Ok(Box::new(mqtt_blocking::mio::net::UnixStream::from_std(socket)))
+    /// });
+    /// ```
+    pub fn with_connector(
+        mut self,
+        connect: impl Fn(&str, u16) -> std::io::Result<Box<dyn crate::CustomSocket>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> ConnectOptions {
+        self.connector = Some(Arc::new(connect));
+        self
     }
 
     /// Reaches the broker through a proxy: `http://[user:password@]host[:port]` (HTTP

@@ -60,7 +60,7 @@ pub(crate) enum Transport {
 
 /// The byte stream: the socket, with TLS when configured.
 pub(crate) struct Stream {
-    socket: TcpStream,
+    socket: Socket,
     tls: Option<Box<ClientConnection>>,
 }
 
@@ -97,54 +97,10 @@ impl Transport {
                 "WebSocket is not built in: enable the `websocket` feature",
             )));
         }
-        let (connect_host, connect_port) = match &options.proxy {
-            Some(proxy) => (proxy.host.as_str(), proxy.port),
-            None => (host, options.port),
+        let socket = match &options.connector {
+            Some(connector) => Socket::Custom(connector(host, options.port)?),
+            None => Socket::Tcp(TcpStream::from_std(tcp(host, options)?)),
         };
-        let mut last_error = None;
-        let mut stream = None;
-        for address in (connect_host, connect_port).to_socket_addrs()? {
-            match std::net::TcpStream::connect_timeout(&address, options.connect_timeout) {
-                Ok(s) => {
-                    stream = Some(s);
-                    break;
-                }
-                Err(e) => last_error = Some(e),
-            }
-        }
-        let stream = stream.ok_or_else(|| {
-            let source = last_error.unwrap_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::NotFound,
-                    format!("{connect_host} has no address"),
-                )
-            });
-            let address = if connect_host.contains(':') {
-                format!("[{connect_host}]:{connect_port}")
-            } else {
-                format!("{connect_host}:{connect_port}")
-            };
-            Error::Connect { address, source }
-        })?;
-        if let Some(proxy) = &options.proxy {
-            open_tunnel(&stream, proxy, host, options.port, options.connect_timeout)?;
-        }
-        stream.set_nodelay(options.tcp_nodelay)?;
-        if let Some(k) = options.sock_keepalive {
-            let keepalive = socket2::TcpKeepalive::new().with_time(k.idle);
-            #[cfg(any(
-                target_os = "android",
-                target_os = "freebsd",
-                target_os = "ios",
-                target_os = "linux",
-                target_os = "macos",
-                target_os = "netbsd",
-                target_os = "windows",
-            ))]
-            let keepalive = keepalive.with_interval(k.interval).with_retries(k.count);
-            socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive)?;
-        }
-        stream.set_nonblocking(true)?;
         let tls = match &options.tls {
             Some(config) => {
                 let name = options.tls_server_name.as_deref().unwrap_or(host);
@@ -156,10 +112,7 @@ impl Transport {
             }
             None => None,
         };
-        let stream = Stream {
-            socket: TcpStream::from_std(stream),
-            tls,
-        };
+        let stream = Stream { socket, tls };
         #[cfg(not(feature = "websocket"))]
         return Ok(Transport::Direct {
             stream,
@@ -182,7 +135,7 @@ impl Transport {
         })
     }
 
-    fn socket(&mut self) -> Option<&mut TcpStream> {
+    fn socket(&mut self) -> Option<&mut Socket> {
         match self {
             Transport::Direct { stream, .. } => Some(&mut stream.socket),
             #[cfg(feature = "websocket")]
@@ -253,7 +206,7 @@ impl Transport {
                     }
                 }
             }
-            let _ = stream.socket.shutdown(Shutdown::Both);
+            stream.socket.shutdown();
             let _ = registry.deregister(&mut stream.socket);
         }
     }
@@ -402,7 +355,7 @@ impl Stream {
 }
 
 /// Writes the TLS records rustls has ready; `false` when the socket would block first.
-fn send_records(tls: &mut ClientConnection, socket: &mut TcpStream) -> io::Result<bool> {
+fn send_records(tls: &mut ClientConnection, socket: &mut Socket) -> io::Result<bool> {
     while tls.wants_write() {
         match tls.write_tls(socket) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -599,6 +552,146 @@ fn flushed(result: tungstenite::Result<()>) -> Result<bool, Error> {
         Ok(()) => Ok(true),
         Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock => Ok(false),
         Err(e) => Err(ws_error(e)),
+    }
+}
+
+/// Connects to `host` (each of its addresses in turn, each within the connect timeout), or
+/// to the proxy and through it, with the socket options; non-blocking once connected.
+fn tcp(host: &str, options: &ConnectOptions) -> Result<std::net::TcpStream, Error> {
+    let (connect_host, connect_port) = match &options.proxy {
+        Some(proxy) => (proxy.host.as_str(), proxy.port),
+        None => (host, options.port),
+    };
+    let mut last_error = None;
+    let mut stream = None;
+    for address in (connect_host, connect_port).to_socket_addrs()? {
+        match std::net::TcpStream::connect_timeout(&address, options.connect_timeout) {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last_error = Some(e),
+        }
+    }
+    let stream = stream.ok_or_else(|| {
+        let source = last_error.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{connect_host} has no address"),
+            )
+        });
+        let address = if connect_host.contains(':') {
+            format!("[{connect_host}]:{connect_port}")
+        } else {
+            format!("{connect_host}:{connect_port}")
+        };
+        Error::Connect { address, source }
+    })?;
+    if let Some(proxy) = &options.proxy {
+        open_tunnel(&stream, proxy, host, options.port, options.connect_timeout)?;
+    }
+    stream.set_nodelay(options.tcp_nodelay)?;
+    if let Some(k) = options.sock_keepalive {
+        let keepalive = socket2::TcpKeepalive::new().with_time(k.idle);
+        #[cfg(any(
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "ios",
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "netbsd",
+            target_os = "windows",
+        ))]
+        let keepalive = keepalive.with_interval(k.interval).with_retries(k.count);
+        socket2::SockRef::from(&stream).set_tcp_keepalive(&keepalive)?;
+    }
+    stream.set_nonblocking(true)?;
+    Ok(stream)
+}
+
+/// A byte stream of the application's own for
+/// [`ConnectOptions::with_connector`](crate::ConnectOptions::with_connector): a Unix socket,
+/// a pipe, anything the loop's `mio::Poll` can wait on. It must be non-blocking.
+pub trait CustomSocket: mio::event::Source + Read + Write + Send {}
+
+impl<T: mio::event::Source + Read + Write + Send> CustomSocket for T {}
+
+/// The socket under TLS and WebSocket.
+pub(crate) enum Socket {
+    Tcp(TcpStream),
+    Custom(Box<dyn CustomSocket>),
+}
+
+impl Socket {
+    fn shutdown(&self) {
+        if let Socket::Tcp(tcp) = self {
+            let _ = tcp.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(tcp) => tcp.read(buf),
+            Socket::Custom(custom) => custom.read(buf),
+        }
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(tcp) => tcp.write(buf),
+            Socket::Custom(custom) => custom.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(tcp) => tcp.write_vectored(bufs),
+            Socket::Custom(custom) => custom.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Socket::Tcp(tcp) => tcp.flush(),
+            Socket::Custom(custom) => custom.flush(),
+        }
+    }
+}
+
+impl mio::event::Source for Socket {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Socket::Tcp(tcp) => tcp.register(registry, token, interests),
+            Socket::Custom(custom) => custom.register(registry, token, interests),
+        }
+    }
+
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        interests: Interest,
+    ) -> io::Result<()> {
+        match self {
+            Socket::Tcp(tcp) => tcp.reregister(registry, token, interests),
+            Socket::Custom(custom) => custom.reregister(registry, token, interests),
+        }
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        match self {
+            Socket::Tcp(tcp) => tcp.deregister(registry),
+            Socket::Custom(custom) => custom.deregister(registry),
+        }
     }
 }
 
