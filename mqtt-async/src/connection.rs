@@ -142,7 +142,7 @@ impl<R: Runtime> Connection<R> {
                 Step::Stop(result) => {
                     self.close(None).await;
                     let error = self.last_error.take();
-                    return Some(result.map_err(|end| error.unwrap_or(Error::from_end(end))));
+                    return Some(result.map_err(|end| Error::from_end_and_transport(end, error)));
                 }
                 _ => {
                     if until_connected && connected {

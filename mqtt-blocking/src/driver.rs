@@ -140,7 +140,7 @@ impl Driver {
                 Step::Stop(result) => {
                     self.close(shared, None);
                     let error = self.last_error.take();
-                    return result.map_err(|end| error.unwrap_or(Error::from_end(end)));
+                    return result.map_err(|end| Error::from_end_and_transport(end, error));
                 }
                 _ => {
                     if stop || (until == Until::Connected && connected) {

@@ -83,6 +83,22 @@ impl Error {
         }
     }
 
+    /// The error for a client that stopped by itself, given the transport's last error too:
+    /// the transport's error says more, except when the connection ended before the broker
+    /// accepted it, where the session's reason says what that likely means (refused
+    /// credentials, or a port that expects TLS).
+    pub fn from_end_and_transport(end: End, transport: Option<Error>) -> Error {
+        match (end, transport) {
+            (End::Lost(reason), Some(Error::Io(_)))
+                if *reason == DisconnectReason::ClosedBeforeConnAck =>
+            {
+                Error::Disconnected(reason)
+            }
+            (_, Some(error)) => error,
+            (end, None) => Error::from_end(end),
+        }
+    }
+
     /// A TLS failure, from anything that describes it.
     pub fn tls(error: impl fmt::Display) -> Error {
         Error::Tls(Detail::new(error.to_string()))
@@ -133,7 +149,13 @@ impl fmt::Display for Error {
                 "the broker refused the connection: {} (0x{:02x})",
                 c.reason_code, c.reason_code.0
             ),
-            Error::Disconnected(r) => write!(f, "disconnected: {r}"),
+            Error::Disconnected(r) => {
+                write!(f, "disconnected: {r}")?;
+                if speaks_tls(r) {
+                    f.write_str(" (the server answered in TLS: is this a TLS port? then use mqtts:// or wss://)")?;
+                }
+                Ok(())
+            }
             Error::PublishFailed(r) => write!(f, "publish failed: {r}"),
             Error::RequestFailed(r) => write!(f, "request failed: {r}"),
             Error::Closed => f.write_str("the client has stopped"),
@@ -146,6 +168,23 @@ impl fmt::Display for Error {
             Error::LoopPanicked => f.write_str("the loop thread panicked"),
         }
     }
+}
+
+/// Whether the server's first bytes were a TLS record (an alert or handshake, type 21 or 22)
+/// read as an MQTT packet: a CONNECT from the server with flags 5 or 6.
+fn speaks_tls(reason: &DisconnectReason) -> bool {
+    matches!(
+        reason,
+        DisconnectReason::ProtocolError {
+            error: mqtt_session::ProtocolError::Decode(
+                mqtt_proto::DecodeError::InvalidHeaderFlags {
+                    packet_type: mqtt_proto::PacketType::Connect,
+                    flags: 5 | 6,
+                }
+            ),
+            ..
+        }
+    )
 }
 
 impl std::error::Error for Error {

@@ -92,6 +92,20 @@ async fn the_wrong_transport_for_a_port_says_so() {
         .await
         .expect_err("a plain port does not speak TLS");
     assert!(error.to_string().contains("plain MQTT port"), "{error}");
+
+    // And plain MQTT to a TLS port: the broker hangs up on the CONNECT it can't read.
+    let tls = b.endpoints(Version::V5).tls;
+    let mut options = Options::new(tls.ip().to_string(), tls.port(), "plain-to-tls");
+    options.reconnect = None;
+    let error = Client::connect(options)
+        .await
+        .expect_err("a TLS port does not speak plain MQTT");
+    // mosquitto resets the connection; a TLS terminator answers with an alert.
+    let text = error.to_string();
+    assert!(
+        text.contains("expects TLS on this port") || text.contains("answered in TLS"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
