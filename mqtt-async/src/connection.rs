@@ -98,6 +98,23 @@ impl<R: Runtime> Connection<R> {
     /// Why the client stopped when it was not asked to: the connection was lost and automatic
     /// reconnection is off, or the first connection failed. Waiting publishes and requests
     /// then fail with the same reason.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, Options};
+    ///
+    /// # async fn demo() -> Result<(), mqtt_tokio::Error> {
+    /// let mut options = Options::from_url("mqtt://127.0.0.1", "sensor-17")?;
+    /// options.reconnect = None; // the task ends, with the reason, when the connection is lost
+    /// let (client, _default, connection) = Client::connect(options).await?;
+    /// let task = tokio::spawn(connection.run());
+    /// // ... use the client ...
+    /// if let Ok(Err(e)) = task.await {
+    ///     eprintln!("the connection ended: {e}");
+    /// }
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn run(self) -> impl Future<Output = Result<(), Error>> + Send {
         // On the heap, so that the future holds a pointer rather than a copy of the state for
         // as long as it runs: an idle client's task stays small.
