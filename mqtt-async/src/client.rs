@@ -171,12 +171,6 @@ impl<R: Runtime> Client<R> {
     /// [`after_connect`](Options::after_connect) hook has run. With
     /// [`retry_first_connect`](Options::retry_first_connect) it retries until then.
     ///
-    /// # Errors
-    ///
-    /// [`Error::Refused`] with the broker's reason code (bad credentials, ...), and transport
-    /// errors ([`Error::Io`], [`Error::Tls`], [`Error::ConnectTimeout`], ...). Automatic
-    /// reconnection applies once a first connection has succeeded.
-    ///
     /// ```no_run
     /// use mqtt_tokio::{Client, Options, ReasonCode};
     ///
@@ -195,6 +189,12 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Refused`] with the broker's reason code (bad credentials, ...), and transport
+    /// errors ([`Error::Io`], [`Error::Tls`], [`Error::ConnectTimeout`], ...). Automatic
+    /// reconnection applies once a first connection has succeeded.
     pub async fn connect(options: Options<R>) -> Result<(Self, Messages<R>, Connection<R>), Error> {
         let (client, messages, mut connection) = Client::new(options);
         connection.connect_first().await?;
@@ -206,10 +206,6 @@ impl<R: Runtime> Client<R> {
     /// With [`retry_first_connect`](Options::retry_first_connect) it returns at once, and the
     /// client connects in the background, retrying with the backoff; [`events`](Self::events)
     /// tell how it goes, and publishes wait in the session's queue meanwhile.
-    ///
-    /// # Errors
-    ///
-    /// As [`connect`](Self::connect).
     ///
     /// ```no_run
     /// use mqtt_tokio::{Client, Options, QoS};
@@ -223,6 +219,10 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
     pub async fn spawn(options: Options<R>) -> Result<(Self, Messages<R>), Error> {
         let (client, messages, connection) = if options.retry_first_connect {
             Client::new(options)
@@ -253,12 +253,6 @@ impl<R: Runtime> Client<R> {
     /// Cancel safety: dropping the future before the message was accepted publishes nothing;
     /// dropping it later does not stop the publish, which is never sent twice either way.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidTopic`], [`Error::Usage`] (QoS or retain not supported, too large),
-    /// [`Error::PublishFailed`] (refused with an MQTT 5.0 reason code, expired, or a QoS 0
-    /// message the connection ended before writing), and [`Error::Closed`].
-    ///
     /// ```no_run
     /// use mqtt_tokio::{Client, QoS};
     ///
@@ -269,6 +263,12 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTopic`], [`Error::Usage`] (QoS or retain not supported, too large),
+    /// [`Error::PublishFailed`] (refused with an MQTT 5.0 reason code, expired, or a QoS 0
+    /// message the connection ended before writing), and [`Error::Closed`].
     pub async fn publish(
         &self,
         topic: &str,
@@ -281,10 +281,6 @@ impl<R: Runtime> Client<R> {
 
     /// Publishes a [`Publish`] built by the caller, with MQTT 5.0 properties, and waits until it
     /// is complete. As [`publish`](Self::publish) otherwise.
-    ///
-    /// # Errors
-    ///
-    /// As [`publish`](Self::publish).
     ///
     /// ```no_run
     /// use mqtt_tokio::{Client, Publish, QoS};
@@ -300,6 +296,10 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`publish`](Self::publish).
     pub async fn publish_packet(&self, publish: Publish) -> Result<Published, Error> {
         self.start_publish_packet(publish).await?.await
     }
@@ -311,10 +311,6 @@ impl<R: Runtime> Client<R> {
     /// out without a round trip per message and without unbounded memory.
     ///
     /// Cancel safety: as [`publish`](Self::publish).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::Closed`].
     ///
     /// ```no_run
     /// use mqtt_tokio::{Client, QoS};
@@ -332,6 +328,10 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::Closed`].
     pub async fn start_publish(
         &self,
         topic: &str,
@@ -345,10 +345,6 @@ impl<R: Runtime> Client<R> {
 
     /// [`start_publish`](Self::start_publish) for a [`Publish`] built by the caller.
     ///
-    /// # Errors
-    ///
-    /// As [`start_publish`](Self::start_publish).
-    ///
     /// ```no_run
     /// use mqtt_tokio::{Client, Publish, QoS};
     ///
@@ -361,6 +357,10 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`start_publish`](Self::start_publish).
     pub async fn start_publish_packet(&self, publish: Publish) -> Result<PendingPublish<R>, Error> {
         let shared = self.shared();
         let mut publish = Some(publish);
@@ -384,11 +384,6 @@ impl<R: Runtime> Client<R> {
     /// Publishes without waiting, from synchronous code such as a callback; returns the
     /// message's id (the seed's `mid`), whose outcome is not kept.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidTopic`], [`Error::Usage`] ([`QueueFull`](mqtt_session::UsageError::QueueFull)
-    /// when the session's queue is full), and [`Error::Closed`].
-    ///
     /// ```
     /// use mqtt_tokio::{Client, Command, Options, QoS};
     ///
@@ -407,6 +402,11 @@ impl<R: Runtime> Client<R> {
     /// assert_eq!(client.publishes_queued(), 1); // not connected yet
     /// # Ok::<(), mqtt_tokio::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTopic`], [`Error::Usage`] ([`QueueFull`](mqtt_session::UsageError::QueueFull)
+    /// when the session's queue is full), and [`Error::Closed`].
     pub fn try_publish(
         &self,
         topic: &str,
@@ -426,10 +426,6 @@ impl<R: Runtime> Client<R> {
     ///
     /// Cancel safety: dropping the future may leave the subscription made.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::RequestFailed`], [`Error::Closed`].
-    ///
     /// ```no_run
     /// use mqtt_tokio::{Client, QoS};
     ///
@@ -445,6 +441,10 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::RequestFailed`], [`Error::Closed`].
     pub async fn subscribe(&self, filters: &[(&str, QoS)]) -> Result<Vec<ReasonCode>, Error> {
         let subscriptions = packets::subscriptions(filters)?;
         let subscribed = self
@@ -454,10 +454,6 @@ impl<R: Runtime> Client<R> {
     }
 
     /// Subscribes with full MQTT 5.0 options and properties.
-    ///
-    /// # Errors
-    ///
-    /// As [`subscribe`](Self::subscribe).
     ///
     /// ```no_run
     /// use std::num::NonZeroU32;
@@ -475,6 +471,10 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`subscribe`](Self::subscribe).
     pub async fn subscribe_with(
         &self,
         subscriptions: Vec<Subscription>,
@@ -491,11 +491,6 @@ impl<R: Runtime> Client<R> {
     /// broker loses the session, the client subscribes again; if it can't, the stream ends and
     /// [`Messages::end`] says why.
     ///
-    /// # Errors
-    ///
-    /// As [`subscribe`](Self::subscribe); a filter the broker refuses is
-    /// [`Error::RequestFailed`] with its reason code.
-    ///
     /// ```no_run
     /// use mqtt_tokio::{Client, QoS};
     ///
@@ -508,6 +503,11 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`subscribe`](Self::subscribe); a filter the broker refuses is
+    /// [`Error::RequestFailed`] with its reason code.
     pub async fn subscription(&self, filter: &str, qos: QoS) -> Result<Messages<R>, Error> {
         let filter = TopicFilter::new(filter)?;
         let messages = self.stream(Some(filter.clone()));
@@ -679,10 +679,6 @@ impl<R: Runtime> Client<R> {
 
     /// Unsubscribes from topic filters; returns the MQTT 5.0 reason codes (empty for 3.1.1).
     ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::RequestFailed`], [`Error::Closed`].
-    ///
     /// ```no_run
     /// use mqtt_tokio::{Client, ReasonCode};
     ///
@@ -694,6 +690,10 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::RequestFailed`], [`Error::Closed`].
     pub async fn unsubscribe(&self, filters: &[&str]) -> Result<Vec<ReasonCode>, Error> {
         let filters = packets::filters(filters)?;
         let unsubscribed = self
@@ -703,10 +703,6 @@ impl<R: Runtime> Client<R> {
     }
 
     /// Unsubscribes with MQTT 5.0 properties.
-    ///
-    /// # Errors
-    ///
-    /// As [`unsubscribe`](Self::unsubscribe).
     ///
     /// ```no_run
     /// use mqtt_tokio::proto::UnsubscribeProperties;
@@ -721,6 +717,10 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`unsubscribe`](Self::unsubscribe).
     pub async fn unsubscribe_with(
         &self,
         filters: Vec<TopicFilter>,
@@ -738,10 +738,6 @@ impl<R: Runtime> Client<R> {
     /// ([`AckMode::Manual`](mqtt_session::AckMode::Manual)). Acknowledgements reach the broker
     /// in the order the messages arrived. Does nothing for a message that carries no token.
     ///
-    /// # Errors
-    ///
-    /// [`Error::Usage`] when the message no longer awaits acknowledgement.
-    ///
     /// ```no_run
     /// use mqtt_tokio::{AckMode, Client, Options, QoS, ReasonCode};
     ///
@@ -757,6 +753,10 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`] when the message no longer awaits acknowledgement.
     pub fn ack(&self, message: &mut Message, reason_code: ReasonCode) -> Result<(), Error> {
         match message.take_ack() {
             Some(token) => Ok(self.with(|core, now| core.ack(now, token, reason_code))?),
@@ -797,10 +797,6 @@ impl<R: Runtime> Client<R> {
 
     /// Sends an AUTH packet (MQTT 5.0 enhanced authentication or re-authentication).
     ///
-    /// # Errors
-    ///
-    /// [`Error::Usage`].
-    ///
     /// ```no_run
     /// use mqtt_tokio::proto::{Auth, AuthProperties};
     /// use mqtt_tokio::{Client, ReasonCode};
@@ -818,6 +814,10 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Usage`].
     pub fn auth(&self, auth: Auth) -> Result<(), Error> {
         Ok(self.with(|core, now| core.auth(now, auth))?)
     }
@@ -917,10 +917,6 @@ impl<R: Runtime> Client<R> {
 
     /// The seed's `set_will`: the will of the next CONNECT.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidTopic`].
-    ///
     /// ```
     /// use mqtt_tokio::{Client, Options, QoS};
     ///
@@ -931,6 +927,10 @@ impl<R: Runtime> Client<R> {
     /// assert!(client.set_will("status/#", "offline", QoS::AtLeastOnce, true).is_err());
     /// # Ok::<(), mqtt_tokio::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTopic`].
     pub fn set_will(
         &self,
         topic: &str,
@@ -1066,10 +1066,6 @@ impl<R: Runtime> Client<R> {
     /// complete, sends DISCONNECT, writes everything queued, closes the connection and stops
     /// the connection task.
     ///
-    /// # Errors
-    ///
-    /// [`Error::Closed`] when the client had stopped already.
-    ///
     /// ```no_run
     /// use mqtt_tokio::{Client, QoS};
     ///
@@ -1080,17 +1076,16 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] when the client had stopped already.
     pub async fn disconnect(&self) -> Result<(), Error> {
         self.disconnect_with(Disconnect::default()).await
     }
 
     /// [`disconnect`](Self::disconnect) with an MQTT 5.0 reason code and properties (say, a
     /// new Session Expiry Interval, or 0x04 to have the will published).
-    ///
-    /// # Errors
-    ///
-    /// As [`disconnect`](Self::disconnect), and [`Error::Usage`] for a DISCONNECT the session
-    /// refuses.
     ///
     /// ```no_run
     /// use mqtt_tokio::proto::Disconnect;
@@ -1102,6 +1097,11 @@ impl<R: Runtime> Client<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`disconnect`](Self::disconnect), and [`Error::Usage`] for a DISCONNECT the session
+    /// refuses.
     pub async fn disconnect_with(&self, disconnect: Disconnect) -> Result<(), Error> {
         self.with(|core, now| core.disconnect(now, disconnect))?;
         let shared = self.shared();

@@ -93,12 +93,6 @@ impl<R: Runtime> Connection<R> {
     /// Runs the client until [`Client::disconnect`] is called or every [`Client`] is dropped,
     /// reconnecting with backoff when the connection is lost.
     ///
-    /// # Errors
-    ///
-    /// Why the client stopped when it was not asked to: the connection was lost and automatic
-    /// reconnection is off, or the first connection failed. Waiting publishes and requests
-    /// then fail with the same reason.
-    ///
     /// ```no_run
     /// use mqtt_tokio::{Client, Options};
     ///
@@ -115,6 +109,12 @@ impl<R: Runtime> Connection<R> {
     /// # Ok(())
     /// # }
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// Why the client stopped when it was not asked to: the connection was lost and automatic
+    /// reconnection is off, or the first connection failed. Waiting publishes and requests
+    /// then fail with the same reason.
     pub fn run(self) -> impl Future<Output = Result<(), Error>> + Send {
         // On the heap, so that the future holds a pointer rather than a copy of the state for
         // as long as it runs: an idle client's task stays small.

@@ -50,10 +50,6 @@ impl Transport {
     /// `Ok` when this build supports the transport; otherwise the error that names the
     /// missing Cargo feature (`tls`, `websocket`).
     ///
-    /// # Errors
-    ///
-    /// [`Error::Tls`] or [`Error::WebSocket`], naming the feature.
-    ///
     /// ```
     /// use mqtt_tokio::{Options, Transport};
     ///
@@ -62,6 +58,10 @@ impl Transport {
     /// assert!(Transport::Tcp.available().is_ok());
     /// # Ok::<(), mqtt_tokio::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Tls`] or [`Error::WebSocket`], naming the feature.
     pub fn available(self) -> Result<(), Error> {
         if self.is_tls() && !cfg!(feature = "tls") {
             return Err(Error::tls(
@@ -313,10 +313,6 @@ impl<R: Runtime> Options<R> {
 
     /// The seed's `set_will`.
     ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidTopic`] for a topic that is not a valid topic name.
-    ///
     /// ```
     /// use mqtt_tokio::{Options, QoS};
     ///
@@ -329,6 +325,10 @@ impl<R: Runtime> Options<R> {
     /// assert!(options.set_will("status/+", "offline", QoS::AtLeastOnce, true).is_err());
     /// # Ok::<(), mqtt_tokio::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTopic`] for a topic that is not a valid topic name.
     pub fn set_will(
         &mut self,
         topic: &str,
