@@ -747,7 +747,7 @@ impl<R: Runtime> Client<R> {
     /// let (client, _default) = Client::spawn(options).await?;
     /// let mut jobs = client.subscription("jobs/#", QoS::AtLeastOnce).await?;
     /// while let Some(mut job) = jobs.recv().await {
-    ///     // ... do the work and store the result; a crash before here gets the job again ...
+    ///     // ... do the work and store the result: the broker gets no PUBACK before ...
     ///     client.ack(&mut job, ReasonCode::SUCCESS)?;
     /// }
     /// # Ok(())
@@ -863,7 +863,7 @@ impl<R: Runtime> Client<R> {
     ///     Command::Publish,
     ///     |_client, data| println!("ALARM {:?}", data.message.as_ref().map(|m| &m.payload)),
     ///     |data| data.message.as_ref().is_some_and(|m| m.topic.as_str().starts_with("alarms/")),
-    ///     10, // before any other conditional callback that matches too
+    ///     10, // wins over matching conditional callbacks of lower priority
     /// );
     /// ```
     pub fn on_if(
@@ -947,18 +947,20 @@ impl<R: Runtime> Client<R> {
     /// ```
     /// use mqtt_tokio::{Client, Options, QoS, TopicName, Will};
     ///
-    /// let options = Options::new("127.0.0.1", 1883, "sensor-17");
+    /// let mut options = Options::new("127.0.0.1", 1883, "sensor-17");
+    /// // The session outlives a connection by 5 minutes...
+    /// options.session.connect_properties.session_expiry_interval = Some(300);
     /// let (client, _default, _connection) = Client::new(options);
     /// let mut will = Will::new(TopicName::new("status/sensor-17")?, "offline");
     /// will.qos = QoS::AtLeastOnce;
     /// will.retain = true;
-    /// // MQTT 5.0 §3.1.3.2.2: the broker waits 30 s (at most until the session ends) before
-    /// // publishing it, so a quick reconnection publishes nothing.
+    /// // ...so the broker can wait 30 s before it publishes the will, and a quick
+    /// // reconnection publishes nothing (MQTT 5.0 §3.1.3.2.2).
     /// will.properties.will_delay_interval = Some(30);
     /// will.properties.content_type = Some("text/plain".into());
     /// client.set_will_packet(Some(will));
     ///
-    /// // Later, for a planned shutdown: no will from the next connection on.
+    /// // No will from the next connection on (the broker keeps the current connection's).
     /// client.set_will_packet(None);
     /// # Ok::<(), mqtt_tokio::Error>(())
     /// ```
@@ -1071,7 +1073,7 @@ impl<R: Runtime> Client<R> {
     ///
     /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
     /// client.try_publish("log", "shutting down", QoS::AtLeastOnce, false)?;
-    /// client.disconnect().await?; // after that publish's PUBACK
+    /// client.disconnect().await?; // once it is acknowledged, or after disconnect_timeout
     /// assert!(!client.is_connected());
     /// # Ok(())
     /// # }
@@ -1238,7 +1240,7 @@ impl<R: Runtime> std::fmt::Debug for PendingPublish<R> {
 /// let outcome: PublishOutcome = pending.into_future();
 /// match tokio::time::timeout(Duration::from_secs(5), outcome).await {
 ///     Ok(result) => println!("complete: {:?}", result?.reason_code),
-///     Err(_) => println!("no PUBACK within 5 s; the client still waits for it"),
+///     Err(_) => println!("no PUBACK within 5 s"), // the publish goes on, unwatched
 /// }
 /// # Ok(())
 /// # }

@@ -320,7 +320,7 @@ impl<R: Runtime> Options<R> {
     /// options.set_will("status/sensor-17", "offline", QoS::AtLeastOnce, true)?;
     /// // MQTT 5.0 will properties are set on the will itself.
     /// if let Some(will) = &mut options.session.will {
-    ///     will.properties.will_delay_interval = Some(30);
+    ///     will.properties.content_type = Some("text/plain".into());
     /// }
     /// assert!(options.set_will("status/+", "offline", QoS::AtLeastOnce, true).is_err());
     /// # Ok::<(), mqtt_tokio::Error>(())

@@ -582,17 +582,20 @@ impl Client {
     /// use mqtt_blocking::proto::{TopicName, Will};
     /// use mqtt_blocking::{Client, Config, QoS, Version};
     ///
-    /// let client = Client::with_config(Config::new("sensor-17", Version::V5));
+    /// let mut config = Config::new("sensor-17", Version::V5);
+    /// // The session outlives a connection by 5 minutes...
+    /// config.connect_properties.session_expiry_interval = Some(300);
+    /// let client = Client::with_config(config);
     /// let mut will = Will::new(TopicName::new("status/sensor-17")?, "offline");
     /// will.qos = QoS::AtLeastOnce;
     /// will.retain = true;
-    /// // MQTT 5.0 §3.1.3.2.2: the broker waits 30 s (at most until the session ends) before
-    /// // publishing it, so a quick reconnection publishes nothing.
+    /// // ...so the broker can wait 30 s before it publishes the will, and a quick
+    /// // reconnection publishes nothing (MQTT 5.0 §3.1.3.2.2).
     /// will.properties.will_delay_interval = Some(30);
     /// will.properties.content_type = Some("text/plain".into());
     /// client.set_will_packet(Some(will));
     ///
-    /// // Later, for a planned shutdown: no will from the next connection on.
+    /// // No will from the next connection on (the broker keeps the current connection's).
     /// client.set_will_packet(None);
     /// # Ok::<(), mqtt_blocking::Error>(())
     /// ```
@@ -868,7 +871,7 @@ impl Client {
     /// use mqtt_blocking::{Client, QoS};
     ///
     /// let client = Client::new("panel", true);
-    /// // Sent once connected (and made again after a reconnection the broker forgot it in).
+    /// // Sent once connected; made again if the broker loses the session.
     /// client.subscribe(&[("alarms/#", QoS::ExactlyOnce), ("sensors/+/temp", QoS::AtMostOnce)])?;
     /// // The topics may be `String`s too.
     /// let rooms: Vec<_> = (1..=3).map(|n| (format!("rooms/{n}/#"), QoS::AtLeastOnce)).collect();
@@ -982,7 +985,7 @@ impl Client {
     /// client.subscribe(&[("jobs/#", QoS::AtLeastOnce)])?;
     /// client.loop_start(None)?;
     /// for mut job in jobs.iter() {
-    ///     // ... do the work and store the result; a crash before here gets the job again ...
+    ///     // ... do the work and store the result: the broker gets no PUBACK before ...
     ///     client.ack(&mut job, ReasonCode::SUCCESS)?;
     /// }
     /// # Ok::<(), mqtt_blocking::Error>(())
@@ -1357,7 +1360,7 @@ impl Client {
     /// client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
     /// client.loop_start(None)?;
     /// client.publish("log", "shutting down", QoS::AtLeastOnce, false)?;
-    /// client.disconnect()?; // after that publish's PUBACK; the loop has ended
+    /// client.disconnect()?; // once it is acknowledged (or after disconnect_timeout)
     /// assert!(!client.is_connected() && !client.is_loop_running());
     /// # Ok::<(), mqtt_blocking::Error>(())
     /// ```

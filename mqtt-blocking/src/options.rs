@@ -303,9 +303,9 @@ impl ConnectOptions {
     /// ```
     /// use mqtt_blocking::{Client, ConnectOptions, QoS};
     ///
-    /// // With a clean session the broker forgets the subscriptions: make them on every connection.
+    /// // Announce the client on every connection (its will says "offline").
     /// let options = ConnectOptions::default().with_after_connect(|client: &Client| {
-    ///     let _ = client.subscribe(&[("commands/sensor-17", QoS::AtLeastOnce)]);
+    ///     let _ = client.publish("status/sensor-17", "online", QoS::AtLeastOnce, true);
     /// });
     /// ```
     pub fn with_after_connect(
