@@ -2,7 +2,7 @@
 //!
 //! The same client as mqtt-tokio ([`mqtt_async`], which both crates share) on the async-io
 //! reactor: async-net sockets, async-io timers, TLS through futures-rustls and WebSocket
-//! through async-tungstenite. Awaitable publish and subscribe, message streams
+//! through async-tungstenite (the `websocket` feature, off by default). Awaitable publish and subscribe, message streams
 //! (`futures::Stream`), the seed API's `on(...)` callbacks, automatic reconnection with
 //! connection events, and manual acknowledgements.
 //!

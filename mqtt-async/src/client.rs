@@ -115,6 +115,20 @@ impl<R: Runtime> Client<R> {
     /// first connection on: a message that arrives before the application asked for anything
     /// waits there instead of being lost. Drop it if you don't read it: a full stream holds
     /// back acknowledgements (see [`Messages`]).
+    ///
+    /// ```
+    /// use mqtt_tokio::{Client, Options, QoS};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883, "sensor-17");
+    /// let (client, _default, connection) = Client::new(options);
+    /// // Nothing is sent yet: publishes wait in the session's queue until the task connects.
+    /// client.try_publish("status/sensor-17", "starting", QoS::AtLeastOnce, false)?;
+    /// assert!(!client.is_connected());
+    /// assert_eq!(client.publishes_queued(), 1);
+    /// // Then, on the runtime: tokio::spawn(connection.run());
+    /// # drop(connection);
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
     pub fn new(options: Options<R>) -> (Self, Messages<R>, Connection<R>) {
         let mut options = options;
         options.session.connect_timeout = options.connect_timeout;
@@ -157,6 +171,25 @@ impl<R: Runtime> Client<R> {
     /// [`after_connect`](Options::after_connect) hook has run. With
     /// [`retry_first_connect`](Options::retry_first_connect) it retries until then.
     ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, Options, ReasonCode};
+    ///
+    /// # async fn demo() -> Result<(), mqtt_tokio::Error> {
+    /// let options = Options::from_url("mqtt://user:secret@127.0.0.1", "sensor-17")?;
+    /// match Client::connect(options).await {
+    ///     Ok((client, _default, connection)) => {
+    ///         tokio::spawn(connection.run());
+    ///         client.disconnect().await?;
+    ///     }
+    ///     Err(e) if e.reason_code() == Some(ReasonCode::BAD_USER_NAME_OR_PASSWORD) => {
+    ///         eprintln!("the broker refused the credentials");
+    ///     }
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Refused`] with the broker's reason code (bad credentials, ...), and transport
@@ -173,6 +206,19 @@ impl<R: Runtime> Client<R> {
     /// With [`retry_first_connect`](Options::retry_first_connect) it returns at once, and the
     /// client connects in the background, retrying with the backoff; [`events`](Self::events)
     /// tell how it goes, and publishes wait in the session's queue meanwhile.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, Options, QoS};
+    ///
+    /// # async fn demo() -> Result<(), mqtt_tokio::Error> {
+    /// let mut options = Options::from_url("mqtt://127.0.0.1", "sensor-17")?;
+    /// options.retry_first_connect = true; // the broker may not be up yet
+    /// let (client, _default) = Client::spawn(options).await?; // returns at once
+    /// // Waits in the session's queue until the broker accepts the connection.
+    /// client.publish("status/sensor-17", "online", QoS::AtLeastOnce, true).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -207,6 +253,17 @@ impl<R: Runtime> Client<R> {
     /// Cancel safety: dropping the future before the message was accepted publishes nothing;
     /// dropping it later does not stop the publish, which is never sent twice either way.
     ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, QoS};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let published = client.publish("sensors/7/temp", "21.5", QoS::AtLeastOnce, false).await?;
+    /// // The PUBACK's reason code: Success, or (MQTT 5.0) 0x10 No matching subscribers.
+    /// assert!(!published.reason_code.is_error());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidTopic`], [`Error::Usage`] (QoS or retain not supported, too large),
@@ -225,6 +282,21 @@ impl<R: Runtime> Client<R> {
     /// Publishes a [`Publish`] built by the caller, with MQTT 5.0 properties, and waits until it
     /// is complete. As [`publish`](Self::publish) otherwise.
     ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, Publish, QoS};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let reading = Publish::builder("sensors/7/temp")
+    ///     .payload("21.5")
+    ///     .qos(QoS::AtLeastOnce)
+    ///     .message_expiry_interval(60) // stale after a minute
+    ///     .user_property("unit", "celsius")
+    ///     .build()?;
+    /// client.publish_packet(reading).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`publish`](Self::publish).
@@ -239,6 +311,23 @@ impl<R: Runtime> Client<R> {
     /// out without a round trip per message and without unbounded memory.
     ///
     /// Cancel safety: as [`publish`](Self::publish).
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, QoS};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// // A burst: every message is on its way before the first PUBACK is awaited.
+    /// let mut pending = Vec::new();
+    /// for i in 0..100 {
+    ///     let line = format!("line {i}");
+    ///     pending.push(client.start_publish("log", line, QoS::AtLeastOnce, false).await?);
+    /// }
+    /// for publish in pending {
+    ///     publish.await?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -255,6 +344,19 @@ impl<R: Runtime> Client<R> {
     }
 
     /// [`start_publish`](Self::start_publish) for a [`Publish`] built by the caller.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, Publish, QoS};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let alert = Publish::builder("alerts/door").payload("open").qos(QoS::ExactlyOnce).build()?;
+    /// let pending = client.start_publish_packet(alert).await?;
+    /// println!("sent as mid {}", pending.id().get());
+    /// let complete = pending.await?; // after PUBCOMP
+    /// assert_eq!(complete.qos, QoS::ExactlyOnce);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -282,6 +384,25 @@ impl<R: Runtime> Client<R> {
     /// Publishes without waiting, from synchronous code such as a callback; returns the
     /// message's id (the seed's `mid`), whose outcome is not kept.
     ///
+    /// ```
+    /// use mqtt_tokio::{Client, Command, Options, QoS};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883, "echo");
+    /// let (client, _default, _connection) = Client::new(options);
+    /// // A callback can't await: it answers every message on "ping" with try_publish.
+    /// client.on_if(
+    ///     Command::Publish,
+    ///     |client, _data| {
+    ///         let _ = client.try_publish("pong", "pong", QoS::AtMostOnce, false);
+    ///     },
+    ///     |data| data.message.as_ref().is_some_and(|m| m.topic == "ping"),
+    ///     0,
+    /// );
+    /// client.try_publish("ping", "hello?", QoS::AtLeastOnce, false)?;
+    /// assert_eq!(client.publishes_queued(), 1); // not connected yet
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidTopic`], [`Error::Usage`] ([`QueueFull`](mqtt_session::UsageError::QueueFull)
@@ -305,6 +426,22 @@ impl<R: Runtime> Client<R> {
     ///
     /// Cancel safety: dropping the future may leave the subscription made.
     ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, QoS};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let granted = client
+    ///     .subscribe(&[("sensors/+/temp", QoS::AtLeastOnce), ("alerts/#", QoS::ExactlyOnce)])
+    ///     .await?;
+    /// for (filter, code) in ["sensors/+/temp", "alerts/#"].iter().zip(&granted) {
+    ///     if code.is_error() {
+    ///         eprintln!("{filter}: refused ({code})");
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::RequestFailed`], [`Error::Closed`].
@@ -317,6 +454,23 @@ impl<R: Runtime> Client<R> {
     }
 
     /// Subscribes with full MQTT 5.0 options and properties.
+    ///
+    /// ```no_run
+    /// use std::num::NonZeroU32;
+    /// use mqtt_tokio::proto::{RetainHandling, SubscribeProperties, Subscription};
+    /// use mqtt_tokio::{Client, QoS, ReasonCode, TopicFilter};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let mut chat = Subscription::new(TopicFilter::new("chat/room1")?, QoS::AtLeastOnce);
+    /// chat.options.no_local = true; // not the messages this client publishes
+    /// chat.options.retain_handling = RetainHandling::DoNotSend;
+    /// let mut properties = SubscribeProperties::default();
+    /// properties.subscription_identifier = NonZeroU32::new(7); // carried by its messages
+    /// let subscribed = client.subscribe_with(vec![chat], properties).await?;
+    /// assert_eq!(subscribed.reason_codes, [ReasonCode::GRANTED_QOS_1]);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -336,6 +490,19 @@ impl<R: Runtime> Client<R> {
     /// registered before the SUBSCRIBE goes out, so retained messages are not missed. When the
     /// broker loses the session, the client subscribes again; if it can't, the stream ends and
     /// [`Messages::end`] says why.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, QoS};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let mut alerts = client.subscription("alerts/#", QoS::AtLeastOnce).await?;
+    /// while let Some(alert) = alerts.recv().await {
+    ///     println!("{}: {:?}", alert.topic, alert.payload_str());
+    /// }
+    /// println!("no more alerts: {:?}", alerts.end());
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -485,6 +652,19 @@ impl<R: Runtime> Client<R> {
     }
 
     /// A stream of every message the client receives from now on.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, QoS};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let mut everything = client.messages(); // before subscribing: retained ones come too
+    /// client.subscribe(&[("#", QoS::AtMostOnce)]).await?;
+    /// while let Some(message) = everything.recv().await {
+    ///     println!("{} ({} bytes)", message.topic, message.payload.len());
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn messages(&self) -> Messages<R> {
         self.stream(None)
     }
@@ -499,6 +679,18 @@ impl<R: Runtime> Client<R> {
 
     /// Unsubscribes from topic filters; returns the MQTT 5.0 reason codes (empty for 3.1.1).
     ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, ReasonCode};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let codes = client.unsubscribe(&["sensors/+/temp", "alerts/#"]).await?;
+    /// if codes.contains(&ReasonCode::NO_SUBSCRIPTION_EXISTED) {
+    ///     println!("one of them was not subscribed");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidTopic`], [`Error::Usage`], [`Error::RequestFailed`], [`Error::Closed`].
@@ -511,6 +703,20 @@ impl<R: Runtime> Client<R> {
     }
 
     /// Unsubscribes with MQTT 5.0 properties.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::proto::UnsubscribeProperties;
+    /// use mqtt_tokio::{Client, TopicFilter, UserProperty};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let mut properties = UnsubscribeProperties::default();
+    /// properties.user_properties.push(UserProperty::new("reason", "room closed"));
+    /// let filters = vec![TopicFilter::new("chat/room1")?];
+    /// let unsubscribed = client.unsubscribe_with(filters, properties).await?;
+    /// println!("{:?}", unsubscribed.reason_codes);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -531,6 +737,22 @@ impl<R: Runtime> Client<R> {
     /// Acknowledges a message in manual acknowledgement mode
     /// ([`AckMode::Manual`](mqtt_session::AckMode::Manual)). Acknowledgements reach the broker
     /// in the order the messages arrived. Does nothing for a message that carries no token.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{AckMode, Client, Options, QoS, ReasonCode};
+    ///
+    /// # async fn demo() -> Result<(), mqtt_tokio::Error> {
+    /// let mut options = Options::from_url("mqtt://127.0.0.1", "worker")?;
+    /// options.session.ack_mode = AckMode::Manual;
+    /// let (client, _default) = Client::spawn(options).await?;
+    /// let mut jobs = client.subscription("jobs/#", QoS::AtLeastOnce).await?;
+    /// while let Some(mut job) = jobs.recv().await {
+    ///     // ... do the work and store the result: the broker gets no PUBACK before ...
+    ///     client.ack(&mut job, ReasonCode::SUCCESS)?;
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -575,6 +797,24 @@ impl<R: Runtime> Client<R> {
 
     /// Sends an AUTH packet (MQTT 5.0 enhanced authentication or re-authentication).
     ///
+    /// ```no_run
+    /// use mqtt_tokio::proto::{Auth, AuthProperties};
+    /// use mqtt_tokio::{Client, ReasonCode};
+    ///
+    /// # fn demo(client: Client, fresh_token: bytes::Bytes) -> Result<(), mqtt_tokio::Error> {
+    /// // Re-authenticate on the open connection (MQTT 5.0 §4.12.1); the broker's challenges,
+    /// // if any, go to the `on_auth` hook of the options.
+    /// client.auth(Auth {
+    ///     reason_code: ReasonCode::REAUTHENTICATE,
+    ///     properties: AuthProperties {
+    ///         authentication_data: Some(fresh_token),
+    ///         ..Default::default()
+    ///     },
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Usage`].
@@ -590,6 +830,19 @@ impl<R: Runtime> Client<R> {
     /// `data.message` holds the message; for PUBACK, PUBREC and PUBCOMP, `data.mid` is the id
     /// [`start_publish`](Self::start_publish) returned. A message is acknowledged once its
     /// callback returned; one no callback takes goes to the default stream.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Client, Command, Options};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883, "logger");
+    /// let (client, _default, _connection) = Client::new(options);
+    /// client.on(Command::Publish, |_client, data| {
+    ///     if let Some(message) = &data.message {
+    ///         println!("{}: {} bytes", message.topic, message.payload.len());
+    ///     }
+    /// });
+    /// client.on(Command::PubAck, |_client, data| println!("mid {:?} acknowledged", data.mid));
+    /// ```
     pub fn on(
         &self,
         command: PacketCommand,
@@ -600,6 +853,19 @@ impl<R: Runtime> Client<R> {
 
     /// The seed's `on(command, function, condition, priority)`: of the callbacks whose
     /// condition holds, only the one with the highest priority runs.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Client, Command, Options};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883, "panel");
+    /// let (client, _default, _connection) = Client::new(options);
+    /// client.on_if(
+    ///     Command::Publish,
+    ///     |_client, data| println!("ALARM {:?}", data.message.as_ref().map(|m| &m.payload)),
+    ///     |data| data.message.as_ref().is_some_and(|m| m.topic.as_str().starts_with("alarms/")),
+    ///     10, // wins over matching conditional callbacks of lower priority
+    /// );
+    /// ```
     pub fn on_if(
         &self,
         command: PacketCommand,
@@ -616,17 +882,51 @@ impl<R: Runtime> Client<R> {
 
     /// The seed's `set_username_pw`: the credentials of the next CONNECT, for example in a
     /// [`before_reconnect`](Options::before_reconnect) hook.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use mqtt_tokio::{Client, Options};
+    ///
+    /// # fn fresh_token() -> String { "token".into() }
+    /// let mut options = Options::from_url("mqtt://127.0.0.1", "sensor-17")?;
+    /// // A token that expires: a new one before every reconnection.
+    /// options.before_reconnect = Some(Arc::new(|client: &Client| {
+    ///     client.set_username_pw("sensor-17", Some(&fresh_token()));
+    /// }));
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
     pub fn set_username_pw(&self, username: &str, password: Option<&str>) {
         let password = password.map(|p| Bytes::copy_from_slice(p.as_bytes()));
         self.set_credentials(Some(username.into()), password);
     }
 
     /// The credentials of the next CONNECT, binary password included.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mqtt_tokio::{Client, Options};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883, "sensor-17");
+    /// let (client, _default, _connection) = Client::new(options);
+    /// let key = Bytes::from_static(&[0x5e, 0x17, 0x00, 0xff]); // not UTF-8: fine for a password
+    /// client.set_credentials(Some("sensor-17".into()), Some(key));
+    /// ```
     pub fn set_credentials(&self, username: Option<ByteString>, password: Option<Bytes>) {
         self.with(|core, _| core.set_credentials(username, password));
     }
 
     /// The seed's `set_will`: the will of the next CONNECT.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Client, Options, QoS};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883, "sensor-17");
+    /// let (client, _default, _connection) = Client::new(options);
+    /// client.set_will("status/sensor-17", "offline", QoS::AtLeastOnce, true)?;
+    /// // A will goes to one topic: a filter with wildcards is refused.
+    /// assert!(client.set_will("status/#", "offline", QoS::AtLeastOnce, true).is_err());
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -643,33 +943,119 @@ impl<R: Runtime> Client<R> {
     }
 
     /// The will of the next CONNECT, with MQTT 5.0 properties; `None` clears it.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Client, Options, QoS, TopicName, Will};
+    ///
+    /// let mut options = Options::new("127.0.0.1", 1883, "sensor-17");
+    /// // The session outlives a connection by 5 minutes...
+    /// options.session.connect_properties.session_expiry_interval = Some(300);
+    /// let (client, _default, _connection) = Client::new(options);
+    /// let mut will = Will::new(TopicName::new("status/sensor-17")?, "offline");
+    /// will.qos = QoS::AtLeastOnce;
+    /// will.retain = true;
+    /// // ...so the broker can wait 30 s before it publishes the will, and a quick
+    /// // reconnection publishes nothing (MQTT 5.0 §3.1.3.2.2).
+    /// will.properties.will_delay_interval = Some(30);
+    /// will.properties.content_type = Some("text/plain".into());
+    /// client.set_will_packet(Some(will));
+    ///
+    /// // No will from the next connection on (the broker keeps the current connection's).
+    /// client.set_will_packet(None);
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
     pub fn set_will_packet(&self, will: Option<Will>) {
         self.with(|core, _| core.set_will(will));
     }
 
     /// Reconnects now: the seed's `reconnect()`. When connected, the current connection is
     /// dropped without DISCONNECT; unacknowledged messages are resent on the new one.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, ClientEvent};
+    ///
+    /// # async fn demo(client: Client) {
+    /// // The network changed (another Wi-Fi, a VPN): don't wait for keep alive to notice.
+    /// let mut events = client.events();
+    /// client.reconnect();
+    /// while let Some(event) = events.recv().await {
+    ///     if let ClientEvent::Connected(connected) = event {
+    ///         println!("back; session resumed: {}", connected.session_present);
+    ///         break;
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn reconnect(&self) {
         self.with(|core, now| core.reconnect(now));
     }
 
     /// Whether the broker has accepted the current connection.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Client, Options};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883, "x");
+    /// let (client, _default, _connection) = Client::new(options);
+    /// assert!(!client.is_connected()); // the connection task has not run
+    /// ```
     pub fn is_connected(&self) -> bool {
         self.with(|core, _| core.is_connected())
     }
 
     /// QoS 1 and 2 publishes sent and not yet acknowledged.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Client, Options, QoS};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883, "x");
+    /// let (client, _default, _connection) = Client::new(options);
+    /// client.try_publish("a/b", "1", QoS::AtLeastOnce, false)?;
+    /// // Not sent while there is no connection: queued, not in flight.
+    /// assert_eq!((client.publishes_in_flight(), client.publishes_queued()), (0, 1));
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
     pub fn publishes_in_flight(&self) -> usize {
         self.with(|core, _| core.publishes_in_flight())
     }
 
     /// Publishes accepted and waiting to be sent (beyond the in-flight window, or offline).
+    ///
+    /// ```
+    /// use mqtt_tokio::{Client, Options, QoS};
+    ///
+    /// let options = Options::new("127.0.0.1", 1883, "x");
+    /// let (client, _default, _connection) = Client::new(options);
+    /// for reading in ["20.5", "20.7", "21.0"] {
+    ///     client.try_publish("sensors/7/temp", reading, QoS::AtLeastOnce, false)?;
+    /// }
+    /// assert_eq!(client.publishes_queued(), 3); // sent in order once connected
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
     pub fn publishes_queued(&self) -> usize {
         self.with(|core, _| core.publishes_queued())
     }
 
     /// A stream of connection events from now on: connected (with the CONNACK), disconnected
     /// (with the reason), reconnecting (attempt and delay), resubscribed, messages dropped.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, ClientEvent};
+    ///
+    /// # fn demo(client: Client) {
+    /// let mut events = client.events();
+    /// tokio::spawn(async move {
+    ///     while let Some(event) = events.recv().await {
+    ///         match event {
+    ///             ClientEvent::Connected(c) => println!("up; resumed: {}", c.session_present),
+    ///             ClientEvent::Disconnected { reason, .. } => println!("down: {reason}"),
+    ///             ClientEvent::Reconnecting { delay, .. } => println!("retry in {delay:?}"),
+    ///             _ => {}
+    ///         }
+    ///     }
+    /// });
+    /// # }
+    /// ```
     pub fn events(&self) -> Events<R> {
         let id = self.with(|core, _| core.open_events());
         Events {
@@ -682,6 +1068,17 @@ impl<R: Runtime> Client<R> {
     /// complete, sends DISCONNECT, writes everything queued, closes the connection and stops
     /// the connection task.
     ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, QoS};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// client.try_publish("log", "shutting down", QoS::AtLeastOnce, false)?;
+    /// client.disconnect().await?; // once it is acknowledged, or after disconnect_timeout
+    /// assert!(!client.is_connected());
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Closed`] when the client had stopped already.
@@ -691,6 +1088,17 @@ impl<R: Runtime> Client<R> {
 
     /// [`disconnect`](Self::disconnect) with an MQTT 5.0 reason code and properties (say, a
     /// new Session Expiry Interval, or 0x04 to have the will published).
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::proto::Disconnect;
+    /// use mqtt_tokio::{Client, ReasonCode};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// // MQTT 5.0: leave, but have the broker publish the will as if the connection had failed.
+    /// client.disconnect_with(Disconnect::new(ReasonCode::DISCONNECT_WITH_WILL)).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -757,6 +1165,18 @@ impl<R: Runtime> Drop for Request<'_, R> {
 }
 
 /// A publish on its way; await it for the outcome.
+///
+/// Dropping it does not stop the publish; only its outcome is not kept.
+///
+/// ```no_run
+/// use mqtt_tokio::{Client, PendingPublish, QoS};
+///
+/// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+/// let pending: PendingPublish = client.start_publish("a/b", "1", QoS::AtLeastOnce, false).await?;
+/// let published = pending.await?; // the PUBACK came
+/// # Ok(())
+/// # }
+/// ```
 #[must_use = "await it for the outcome, or drop it to ignore the outcome"]
 pub struct PendingPublish<R: Runtime> {
     shared: Arc<Shared<R>>,
@@ -767,6 +1187,19 @@ pub struct PendingPublish<R: Runtime> {
 impl<R: Runtime> PendingPublish<R> {
     /// The publish's id: the seed API's `mid`, as [`Received::mid`] names it in the
     /// acknowledgement callbacks.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, QoS};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let pending = client.start_publish("cmd/reboot", "now", QoS::AtLeastOnce, false).await?;
+    /// let mid = pending.id();
+    /// println!("mid {}", mid.get()); // as the PUBACK callbacks' `data.mid` names it
+    /// let published = pending.await?;
+    /// assert_eq!(published.id, mid);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn id(&self) -> PublishId {
         self.id
     }
@@ -796,6 +1229,22 @@ impl<R: Runtime> std::fmt::Debug for PendingPublish<R> {
 }
 
 /// The future of a [`PendingPublish`].
+///
+/// ```no_run
+/// use std::future::IntoFuture;
+/// use std::time::Duration;
+/// use mqtt_tokio::{Client, PublishOutcome, QoS};
+///
+/// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+/// let pending = client.start_publish("a/b", "1", QoS::AtLeastOnce, false).await?;
+/// let outcome: PublishOutcome = pending.into_future();
+/// match tokio::time::timeout(Duration::from_secs(5), outcome).await {
+///     Ok(result) => println!("complete: {:?}", result?.reason_code),
+///     Err(_) => println!("no PUBACK within 5 s"), // the publish goes on, unwatched
+/// }
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct PublishOutcome<R: Runtime>(PendingPublish<R>);
 
@@ -836,11 +1285,37 @@ impl<R: Runtime> Messages<R> {
     /// subscription could not be restored: [`end`](Self::end) says).
     ///
     /// Cancel safety: cancel safe, no message is lost.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_tokio::{Client, QoS};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let mut commands = client.subscription("devices/17/cmd", QoS::AtLeastOnce).await?;
+    /// loop {
+    ///     tokio::select! {
+    ///         Some(command) = commands.recv() => println!("command: {:?}", command.payload_str()),
+    ///         _ = tokio::time::sleep(Duration::from_secs(60)) => println!("a quiet minute"),
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub async fn recv(&mut self) -> Option<Message> {
         poll_fn(|cx| self.poll_recv(cx)).await
     }
 
     /// The next message if one is waiting.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Client, Options};
+    ///
+    /// let (_client, mut default, _connection) = Client::new(Options::new("127.0.0.1", 1883, "x"));
+    /// // Handle what has arrived, without waiting for more.
+    /// while let Some(message) = default.try_recv() {
+    ///     println!("{}", message.topic);
+    /// }
+    /// assert!(default.try_recv().is_none());
+    /// ```
     pub fn try_recv(&mut self) -> Option<Message> {
         match self.poll(None) {
             Poll::Ready(message) => message,
@@ -849,6 +1324,16 @@ impl<R: Runtime> Messages<R> {
     }
 
     /// Polls for the next message.
+    ///
+    /// ```
+    /// use std::task::{Context, Waker};
+    /// use mqtt_tokio::{Client, Options};
+    ///
+    /// let (_client, mut default, _connection) = Client::new(Options::new("127.0.0.1", 1883, "x"));
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// // Nothing yet: the waker is woken when a message comes.
+    /// assert!(default.poll_recv(&mut cx).is_pending());
+    /// ```
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Message>> {
         self.poll(Some(cx.waker()))
     }
@@ -859,6 +1344,22 @@ impl<R: Runtime> Messages<R> {
     }
 
     /// Why the stream ended, once it has.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, QoS, StreamEnd};
+    ///
+    /// # async fn demo(client: Client) -> Result<(), mqtt_tokio::Error> {
+    /// let mut news = client.subscription("news/#", QoS::AtLeastOnce).await?;
+    /// while let Some(item) = news.recv().await {
+    ///     println!("{}", item.topic);
+    /// }
+    /// match news.end() {
+    ///     Some(StreamEnd::Stopped) | None => {} // the client was shut down
+    ///     Some(why) => eprintln!("news/# is gone: {why}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn end(&self) -> Option<StreamEnd> {
         self.shared.lock().stream_end(self.id).cloned()
     }
@@ -894,6 +1395,19 @@ pub struct Events<R: Runtime> {
 
 impl<R: Runtime> Events<R> {
     /// The next event; `None` once the client has stopped.
+    ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, ClientEvent};
+    ///
+    /// # async fn demo(client: Client) {
+    /// let mut events = client.events();
+    /// while let Some(event) = events.recv().await {
+    ///     if let ClientEvent::MessagesDropped { count } = event {
+    ///         eprintln!("a stream was full: {count} QoS 0 messages dropped");
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub async fn recv(&mut self) -> Option<ClientEvent> {
         poll_fn(|cx| self.shared.lock().poll_event(self.id, Some(cx.waker()))).await
     }

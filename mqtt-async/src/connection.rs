@@ -93,6 +93,23 @@ impl<R: Runtime> Connection<R> {
     /// Runs the client until [`Client::disconnect`] is called or every [`Client`] is dropped,
     /// reconnecting with backoff when the connection is lost.
     ///
+    /// ```no_run
+    /// use mqtt_tokio::{Client, Options};
+    ///
+    /// # async fn demo() -> Result<(), mqtt_tokio::Error> {
+    /// let mut options = Options::from_url("mqtt://127.0.0.1", "sensor-17")?;
+    /// options.reconnect = None; // the task ends, with the reason, when the connection is lost
+    /// let (client, _default, connection) = Client::connect(options).await?;
+    /// let task = tokio::spawn(connection.run());
+    /// // ... use the client ...
+    /// if let Ok(Err(e)) = task.await {
+    ///     eprintln!("the connection ended: {e}");
+    /// }
+    /// # drop(client);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// Why the client stopped when it was not asked to: the connection was lost and automatic

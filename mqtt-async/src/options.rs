@@ -52,6 +52,15 @@ impl Transport {
     /// `Ok` when this build supports the transport; otherwise the error that names the
     /// missing Cargo feature (`tls`, `websocket`).
     ///
+    /// ```
+    /// use mqtt_tokio::{Options, Transport};
+    ///
+    /// let options = Options::from_url("mqtt://127.0.0.1", "x")?;
+    /// options.transport.available()?; // before connecting: a missing feature says so now
+    /// assert!(Transport::Tcp.available().is_ok());
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Tls`] or [`Error::WebSocket`], naming the feature.
@@ -81,6 +90,19 @@ impl Transport {
 
 /// TCP keepalive probes (the seed's `sock_keepalive`): `count` probes, the first after `idle`
 /// without traffic, then one every `interval`.
+///
+/// ```
+/// use std::time::Duration;
+/// use mqtt_tokio::{Options, SocketKeepalive};
+///
+/// let mut options = Options::new("127.0.0.1", 1883, "x");
+/// // A dead peer is noticed after 30 s of silence and 3 unanswered probes 5 s apart.
+/// options.socket_keepalive = Some(SocketKeepalive {
+///     count: 3,
+///     idle: Duration::from_secs(30),
+///     interval: Duration::from_secs(5),
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocketKeepalive {
     /// Probes sent before the connection is dropped.
@@ -230,6 +252,15 @@ pub struct Options<R: Runtime> {
 
 impl<R: Runtime> Options<R> {
     /// Options for plain TCP to `host:port`, MQTT 5.0.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Options, Transport, Version};
+    ///
+    /// let options = Options::new("broker.example", 1883, "sensor-17");
+    /// assert_eq!(options.transport, Transport::Tcp);
+    /// assert_eq!(options.session.version, Version::V5);
+    /// assert_eq!(options.session.client_id, "sensor-17");
+    /// ```
     pub fn new(host: impl Into<String>, port: u16, client_id: impl Into<ByteString>) -> Self {
         Options {
             host: host.into(),
@@ -431,12 +462,27 @@ impl<R: Runtime> Options<R> {
     }
 
     /// Selects the protocol version.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Options, Version};
+    ///
+    /// let mut options = Options::new("127.0.0.1", 1883, "legacy");
+    /// options.set_version(Version::V311).set_credentials("user", "secret");
+    /// assert_eq!(options.session.version, Version::V311);
+    /// ```
     pub fn set_version(&mut self, version: Version) -> &mut Self {
         self.session.version = version;
         self
     }
 
     /// The seed's `set_username_pw`.
+    ///
+    /// ```
+    /// let mut options = mqtt_tokio::Options::new("127.0.0.1", 1883, "sensor-17");
+    /// options.set_credentials("sensor-17", "s3cret");
+    /// assert_eq!(options.session.username.as_deref(), Some("sensor-17"));
+    /// assert_eq!(options.session.password.as_deref(), Some(&b"s3cret"[..]));
+    /// ```
     pub fn set_credentials(
         &mut self,
         username: impl Into<ByteString>,
@@ -448,6 +494,19 @@ impl<R: Runtime> Options<R> {
     }
 
     /// The seed's `set_will`.
+    ///
+    /// ```
+    /// use mqtt_tokio::{Options, QoS};
+    ///
+    /// let mut options = Options::new("127.0.0.1", 1883, "sensor-17");
+    /// options.set_will("status/sensor-17", "offline", QoS::AtLeastOnce, true)?;
+    /// // MQTT 5.0 will properties are set on the will itself.
+    /// if let Some(will) = &mut options.session.will {
+    ///     will.properties.content_type = Some("text/plain".into());
+    /// }
+    /// assert!(options.set_will("status/+", "offline", QoS::AtLeastOnce, true).is_err());
+    /// # Ok::<(), mqtt_tokio::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -470,6 +529,15 @@ impl<R: Runtime> Options<R> {
     /// for a client that must not lose what it accepted across a crash: the client starts
     /// from what the store holds, and resends, in order, what the broker had not
     /// acknowledged. The client built from these options takes it (see [`StoreSlot`]).
+    ///
+    /// ```
+    /// use mqtt_tokio::{Options, session::MemoryStore};
+    ///
+    /// let mut options = Options::new("127.0.0.1", 1883, "sensor-17");
+    /// // The in-memory store here; `mqtt_store::FileStore::open(path, ..)` gives a durable one.
+    /// options.set_store(MemoryStore::new());
+    /// assert!(options.store.is_some());
+    /// ```
     pub fn set_store(&mut self, store: impl mqtt_session::Store + Send + 'static) -> &mut Self {
         self.store = Some(StoreSlot::new(store));
         self
@@ -512,6 +580,14 @@ impl<R: Runtime> Options<R> {
 
     /// The error for a TCP connect to the broker that failed with `source`: it names the
     /// broker's address.
+    ///
+    /// ```
+    /// use std::io;
+    ///
+    /// let options = mqtt_tokio::Options::new("127.0.0.1", 1883, "x");
+    /// let error = options.connect_error(io::Error::from(io::ErrorKind::ConnectionRefused));
+    /// assert!(error.to_string().starts_with("connecting to 127.0.0.1:1883: "));
+    /// ```
     pub fn connect_error(&self, source: std::io::Error) -> Error {
         Error::Connect {
             address: self.host_port(),

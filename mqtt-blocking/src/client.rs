@@ -363,6 +363,17 @@ impl Client {
     /// As in the seed, QoS 2 messages are handed to callbacks at PUBREL, once the exchange is
     /// complete ([`Qos2Delivery::OnPubRel`]). Nothing is connected yet: call
     /// [`connect`](Self::connect).
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, QoS};
+    ///
+    /// let client = Client::new("myId", true);
+    /// assert!(!client.is_connected());
+    /// // Publishes before connect wait in the session's queue.
+    /// client.publish("hello", "world", QoS::AtLeastOnce, false)?;
+    /// assert_eq!(client.publishes_queued(), 1);
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     pub fn new(client_id: impl Into<ByteString>, clean_session: bool) -> Client {
         let mut config = Config::new(client_id, Version::V311);
         config.clean_start = clean_session;
@@ -393,6 +404,25 @@ impl Client {
     /// one (such as `mqtt_store::FileStore`) for a client that must not lose what it accepted
     /// across a crash. The client starts from what the store holds, and resends, in order,
     /// what the broker had not acknowledged, once connected.
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, Config, Version};
+    /// use mqtt_store::{FileStore, StoreOptions};
+    ///
+    /// # let path = std::env::temp_dir().join(format!("mqtt-doc-{}.mqttlog", std::process::id()));
+    /// // path: where the log lives, e.g. /var/lib/sensor/mqtt.log
+    /// let (store, recovery) = FileStore::open(&path, StoreOptions::default())?;
+    /// if !recovery.is_clean() {
+    ///     eprintln!("the log was cut short (a crash): {recovery:?}");
+    /// }
+    /// let client = Client::with_store(Config::new("sensor-17", Version::V5), store);
+    /// // What the last run had not got acknowledged is sent again once connected.
+    /// let to_resend = client.publishes_in_flight() + client.publishes_queued();
+    /// assert_eq!(to_resend, 0); // a new log
+    /// # drop(client);
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_store(config: Config, store: impl mqtt_session::Store + Send + 'static) -> Client {
         let settings = mqtt_client::Settings::default();
         let mut core = Core::with_store(config, settings, fastrand::u64(..), Box::new(store));
@@ -442,6 +472,18 @@ impl Client {
     /// A message handed to a callback is acknowledged when the callback returns; with manual
     /// acknowledgement the callback may take it to acknowledge it itself
     /// ([`take_message`](Self::take_message)).
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, Command};
+    ///
+    /// let client = Client::new("logger", true);
+    /// client.on(Command::Publish, |_client, data| {
+    ///     if let Some(message) = &data.message {
+    ///         println!("{}: {} bytes", message.topic, message.payload.len());
+    ///     }
+    /// });
+    /// client.on(Command::SubAck, |_client, data| println!("granted: {:?}", data.reason_codes));
+    /// ```
     pub fn on(&self, command: Command, callback: impl FnMut(&Client, &Received) + Send + 'static) {
         self.with(|core, _| core.on(command, Box::new(callback)));
     }
@@ -449,6 +491,21 @@ impl Client {
     /// The seed's `on(command, function, condition, priority)`: adds a callback that runs for
     /// a received packet when `condition` holds and no other conditional callback whose
     /// condition holds has a higher priority (ties go to the one registered first).
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, Command, QoS};
+    ///
+    /// let client = Client::new("sensor", true);
+    /// let mid = client.publish("sensors/7/temp", "21.5", QoS::AtLeastOnce, false)?;
+    /// // Runs for the PUBACK of that message only.
+    /// client.on_if(
+    ///     Command::PubAck,
+    ///     move |_client, _data| println!("reading {} acknowledged", mid.get()),
+    ///     move |data| data.mid == Some(mid),
+    ///     0,
+    /// );
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     pub fn on_if(
         &self,
         command: Command,
@@ -464,6 +521,21 @@ impl Client {
     /// A receiver of every message the client receives from now on (the loop hands them
     /// over). It holds up to 1,024 messages: beyond that, QoS 1 and 2 messages wait
     /// unacknowledged, and the oldest QoS 0 messages are dropped.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, ConnectOptions, QoS};
+    ///
+    /// let client = Client::new("logger", true);
+    /// let messages = client.messages(); // before the loop starts: nothing is missed
+    /// client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
+    /// client.subscribe(&[("logs/#", QoS::AtLeastOnce)])?;
+    /// client.loop_start(None)?;
+    /// for message in messages.iter() {
+    ///     println!("{}: {:?}", message.topic, message.payload_str());
+    /// }
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     pub fn messages(&self) -> Messages {
         let id = self.with(|core, _| core.open_stream(None));
         Messages {
@@ -475,6 +547,26 @@ impl Client {
     /// A receiver of connection events from now on: connected (with the CONNACK),
     /// disconnected (with the reason), reconnecting (attempt and delay), resubscribed,
     /// messages dropped.
+    ///
+    /// ```no_run
+    /// use std::sync::mpsc::RecvTimeoutError;
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, ClientEvent, ConnectOptions};
+    ///
+    /// let client = Client::new("sensor", true);
+    /// let events = client.events();
+    /// std::thread::spawn(move || loop {
+    ///     match events.recv_timeout(Duration::from_secs(60)) {
+    ///         Ok(ClientEvent::Disconnected { reason, .. }) => eprintln!("lost: {reason}"),
+    ///         Ok(ClientEvent::Reconnecting { delay, .. }) => eprintln!("retry in {delay:?}"),
+    ///         Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+    ///         Err(RecvTimeoutError::Disconnected) => break, // the client stopped
+    ///     }
+    /// });
+    /// client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
+    /// client.loop_start(None)?;
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     pub fn events(&self) -> Events {
         let id = self.with(|core, _| core.open_events());
         Events {
@@ -484,6 +576,16 @@ impl Client {
     }
 
     /// The seed's `set_will(topic, payload, qos, retain)`: the will of the next CONNECT.
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, QoS};
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// client.set_will("status/sensor-17", "offline", QoS::AtLeastOnce, true)?;
+    /// // A will goes to one topic: a filter with wildcards is refused.
+    /// assert!(client.set_will("status/#", "offline", QoS::AtLeastOnce, true).is_err());
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -500,17 +602,60 @@ impl Client {
     }
 
     /// The will of the next CONNECT, with MQTT 5.0 properties; `None` clears it.
+    ///
+    /// ```
+    /// use mqtt_blocking::proto::{TopicName, Will};
+    /// use mqtt_blocking::{Client, Config, QoS, Version};
+    ///
+    /// let mut config = Config::new("sensor-17", Version::V5);
+    /// // The session outlives a connection by 5 minutes...
+    /// config.connect_properties.session_expiry_interval = Some(300);
+    /// let client = Client::with_config(config);
+    /// let mut will = Will::new(TopicName::new("status/sensor-17")?, "offline");
+    /// will.qos = QoS::AtLeastOnce;
+    /// will.retain = true;
+    /// // ...so the broker can wait 30 s before it publishes the will, and a quick
+    /// // reconnection publishes nothing (MQTT 5.0 §3.1.3.2.2).
+    /// will.properties.will_delay_interval = Some(30);
+    /// will.properties.content_type = Some("text/plain".into());
+    /// client.set_will_packet(Some(will));
+    ///
+    /// // No will from the next connection on (the broker keeps the current connection's).
+    /// client.set_will_packet(None);
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     pub fn set_will_packet(&self, will: Option<Will>) {
         self.with(|core, _| core.set_will(will));
     }
 
     /// The seed's `set_username_pw`: the credentials of the next CONNECT.
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, ConnectOptions};
+    ///
+    /// # fn fresh_token() -> String { "token".into() }
+    /// let client = Client::new("sensor-17", true);
+    /// client.set_username_pw("sensor-17", Some("s3cret"));
+    /// // A token that expires: a new one before every reconnection.
+    /// let options = ConnectOptions::default().with_before_reconnect(|client: &Client| {
+    ///     client.set_username_pw("sensor-17", Some(&fresh_token()));
+    /// });
+    /// ```
     pub fn set_username_pw(&self, username: &str, password: Option<&str>) {
         let password = password.map(|p| Bytes::copy_from_slice(p.as_bytes()));
         self.set_credentials(Some(username.into()), password);
     }
 
     /// The credentials of the next CONNECT, binary password included.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use mqtt_blocking::Client;
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// let key = Bytes::from_static(&[0x5e, 0x17, 0x00, 0xff]); // not UTF-8: fine for a password
+    /// client.set_credentials(Some("sensor-17".into()), Some(key));
+    /// ```
     pub fn set_credentials(&self, username: Option<ByteString>, password: Option<Bytes>) {
         self.with(|core, _| core.set_credentials(username, password));
     }
@@ -526,6 +671,23 @@ impl Client {
     /// its callbacks and receivers, unacknowledged. With
     /// [`ConnectOptions::retry_first_connect`], a failed attempt is retried with the backoff
     /// until one succeeds.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, ConnectOptions, Error, ReasonCode};
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// client.set_username_pw("sensor-17", Some("s3cret"));
+    /// let options = ConnectOptions::port(1883);
+    /// match client.connect("broker.example", Duration::from_secs(60), options) {
+    ///     Ok(()) => client.loop_start(None)?,
+    ///     Err(e) if e.reason_code() == Some(ReasonCode::BAD_USER_NAME_OR_PASSWORD) => {
+    ///         eprintln!("the broker refused the credentials");
+    ///     }
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok::<(), Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -574,6 +736,19 @@ impl Client {
     /// Without a loop, it blocks until the broker accepts the connection. With a loop running
     /// (or from a callback), it asks the loop to reconnect at once and returns.
     ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, ConnectOptions, Error};
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// assert!(matches!(client.reconnect(), Err(Error::NotConnected)));
+    /// client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
+    /// client.loop_start(None)?;
+    /// // The network changed (another Wi-Fi, a VPN): don't wait for keep alive to notice.
+    /// client.reconnect()?; // the loop reconnects at once
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::NotConnected`] before [`connect`](Self::connect), and as `connect`.
@@ -600,16 +775,42 @@ impl Client {
     }
 
     /// Whether the broker has accepted the current connection.
+    ///
+    /// ```
+    /// let client = mqtt_blocking::Client::new("sensor-17", true);
+    /// assert!(!client.is_connected()); // not before connect
+    /// ```
     pub fn is_connected(&self) -> bool {
         self.with(|core, _| core.is_connected())
     }
 
     /// QoS 1 and 2 publishes sent and not yet acknowledged.
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, QoS};
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// client.publish("a/b", "1", QoS::AtLeastOnce, false)?;
+    /// // Not sent while there is no connection: queued, not in flight.
+    /// assert_eq!((client.publishes_in_flight(), client.publishes_queued()), (0, 1));
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     pub fn publishes_in_flight(&self) -> usize {
         self.with(|core, _| core.publishes_in_flight())
     }
 
     /// Publishes accepted and waiting to be sent (beyond the in-flight window, or offline).
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, QoS};
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// for reading in ["20.5", "20.7", "21.0"] {
+    ///     client.publish("sensors/17/temp", reading, QoS::AtLeastOnce, false)?;
+    /// }
+    /// assert_eq!(client.publishes_queued(), 3); // sent in order once connected
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     pub fn publishes_queued(&self) -> usize {
         self.with(|core, _| core.publishes_queued())
     }
@@ -620,6 +821,18 @@ impl Client {
     /// returns its `mid` at once. It goes out when the loop next runs (queued while the
     /// connection is down); [`wait_for_publish`](Self::wait_for_publish) waits until it is
     /// complete, and the PUBACK, PUBREC and PUBCOMP callbacks name it in `data.mid`.
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, QoS};
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// let first = client.publish("sensors/17/temp", "21.5", QoS::AtLeastOnce, false)?;
+    /// let second = client.publish("sensors/17/temp", b"21.7".to_vec(), QoS::AtLeastOnce, false)?;
+    /// assert!(first.get() < second.get()); // mids increase
+    /// // A publish goes to one topic: a filter with wildcards is refused.
+    /// assert!(client.publish("sensors/+/temp", "x", QoS::AtMostOnce, false).is_err());
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -636,6 +849,18 @@ impl Client {
     }
 
     /// [`publish`](Self::publish) with MQTT 5.0 properties.
+    ///
+    /// ```
+    /// use mqtt_blocking::proto::UserProperty;
+    /// use mqtt_blocking::{Client, Config, PublishOptions, QoS, Version};
+    ///
+    /// let client = Client::with_config(Config::new("sensor-17", Version::V5));
+    /// let mut options = PublishOptions::new(QoS::AtLeastOnce, false);
+    /// options.properties.message_expiry_interval = Some(60); // stale after a minute
+    /// options.properties.user_properties.push(UserProperty::new("unit", "celsius"));
+    /// let mid = client.publish_with("sensors/17/temp", "21.5", options)?;
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -669,6 +894,18 @@ impl Client {
     /// SUBACK comes to [`Command::SubAck`] callbacks and to
     /// [`wait_for_request`](Self::wait_for_request).
     ///
+    /// ```
+    /// use mqtt_blocking::{Client, QoS};
+    ///
+    /// let client = Client::new("panel", true);
+    /// // Sent once connected; made again if the broker loses the session.
+    /// client.subscribe(&[("alarms/#", QoS::ExactlyOnce), ("sensors/+/temp", QoS::AtMostOnce)])?;
+    /// // The topics may be `String`s too.
+    /// let rooms: Vec<_> = (1..=3).map(|n| (format!("rooms/{n}/#"), QoS::AtLeastOnce)).collect();
+    /// let id = client.subscribe(&rooms)?;
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidTopic`], [`Error::Usage`].
@@ -679,6 +916,21 @@ impl Client {
 
     /// [`subscribe`](Self::subscribe) with MQTT 5.0 subscription options (no local, retain
     /// handling, ...) and properties.
+    ///
+    /// ```
+    /// use std::num::NonZeroU32;
+    /// use mqtt_blocking::proto::{RetainHandling, SubscribeProperties, Subscription, TopicFilter};
+    /// use mqtt_blocking::{Client, Config, QoS, Version};
+    ///
+    /// let client = Client::with_config(Config::new("chat", Version::V5));
+    /// let mut room = Subscription::new(TopicFilter::new("chat/room1")?, QoS::AtLeastOnce);
+    /// room.options.no_local = true; // not the messages this client publishes
+    /// room.options.retain_handling = RetainHandling::DoNotSend;
+    /// let mut properties = SubscribeProperties::default();
+    /// properties.subscription_identifier = NonZeroU32::new(7); // carried by its messages
+    /// let id = client.subscribe_with(vec![room], properties)?;
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -694,6 +946,18 @@ impl Client {
 
     /// The seed's `unsubscribe([topic, ...])`: returns at once with the request's id.
     ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::Client;
+    ///
+    /// # fn demo(client: Client) -> Result<(), mqtt_blocking::Error> {
+    /// let id = client.unsubscribe(&["sensors/+/temp", "alarms/#"])?;
+    /// // MQTT 5.0: one reason code per filter (0x11: there was no such subscription).
+    /// let codes = client.wait_for_request(id, Duration::from_secs(5))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::InvalidTopic`], [`Error::Usage`].
@@ -703,6 +967,17 @@ impl Client {
     }
 
     /// [`unsubscribe`](Self::unsubscribe) with MQTT 5.0 properties.
+    ///
+    /// ```
+    /// use mqtt_blocking::proto::{TopicFilter, UnsubscribeProperties, UserProperty};
+    /// use mqtt_blocking::{Client, Config, Version};
+    ///
+    /// let client = Client::with_config(Config::new("chat", Version::V5));
+    /// let mut properties = UnsubscribeProperties::default();
+    /// properties.user_properties.push(UserProperty::new("reason", "room closed"));
+    /// let id = client.unsubscribe_with(vec![TopicFilter::new("chat/room1")?], properties)?;
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -724,6 +999,24 @@ impl Client {
     /// holds back those after it. `reason_code` is the PUBACK's or PUBREC's (MQTT 5.0; 0x80
     /// and up refuses the message). Any thread may call it, a callback included. Does nothing
     /// for a message that carries no token.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{AckMode, Client, Config, ConnectOptions, QoS, ReasonCode, Version};
+    ///
+    /// let mut config = Config::new("worker", Version::V5);
+    /// config.ack_mode = AckMode::Manual;
+    /// let client = Client::with_config(config);
+    /// let jobs = client.messages();
+    /// client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
+    /// client.subscribe(&[("jobs/#", QoS::AtLeastOnce)])?;
+    /// client.loop_start(None)?;
+    /// for mut job in jobs.iter() {
+    ///     // ... do the work and store the result: the broker gets no PUBACK before ...
+    ///     client.ack(&mut job, ReasonCode::SUCCESS)?;
+    /// }
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -812,6 +1105,23 @@ impl Client {
     /// broker's AUTH 0x00 (Success) or a DISCONNECT. The Authentication Method is the
     /// `Config`'s, filled in when left out.
     ///
+    /// ```no_run
+    /// use mqtt_blocking::proto::{Auth, AuthProperties};
+    /// use mqtt_blocking::{Client, ReasonCode};
+    ///
+    /// # fn demo(client: Client, fresh_token: bytes::Bytes) -> Result<(), mqtt_blocking::Error> {
+    /// // Re-authenticate on the open connection (MQTT 5.0 §4.12.1) with a new token.
+    /// client.auth(Auth {
+    ///     reason_code: ReasonCode::REAUTHENTICATE,
+    ///     properties: AuthProperties {
+    ///         authentication_data: Some(fresh_token),
+    ///         ..Default::default()
+    ///     },
+    /// })?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Usage`]: MQTT 3.1.1, no Authentication Method in the `Config`, not connected,
@@ -823,6 +1133,21 @@ impl Client {
     /// Blocks until the publish `mid` is complete: written to the socket at QoS 0,
     /// acknowledged by PUBACK at QoS 1 and by PUBCOMP at QoS 2. A loop must be running (or
     /// start) for it to make progress.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, Error, QoS};
+    ///
+    /// # fn demo(client: Client) -> Result<(), Error> {
+    /// let mid = client.publish("cmd/valve", "close", QoS::ExactlyOnce, false)?;
+    /// match client.wait_for_publish(mid, Duration::from_secs(5)) {
+    ///     Ok(()) => println!("PUBCOMP received"),
+    ///     Err(Error::Timeout) => println!("not yet; the client keeps trying"),
+    ///     Err(e) => return Err(e), // refused by the broker, expired, ...
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -844,6 +1169,20 @@ impl Client {
     /// Blocks until the broker answers the subscribe or unsubscribe `id`; returns its reason
     /// codes: per filter, the granted QoS (0x00 to 0x02) or a failure (0x80 and up). MQTT 3.1.1
     /// UNSUBACK has none.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, QoS, ReasonCode};
+    ///
+    /// # fn demo(client: Client) -> Result<(), mqtt_blocking::Error> {
+    /// let id = client.subscribe(&[("alarms/#", QoS::ExactlyOnce)])?;
+    /// let granted = client.wait_for_request(id, Duration::from_secs(5))?;
+    /// if granted[0] != ReasonCode::GRANTED_QOS_2 {
+    ///     eprintln!("alarms/#: {}", granted[0]); // a lower QoS, or refused (0x80 and up)
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -882,6 +1221,21 @@ impl Client {
     /// ([`take_message`](Self::take_message)).
     ///
     /// Started after a failed [`connect`](Self::connect), the loop keeps trying to connect.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, ConnectOptions, Message, QoS};
+    ///
+    /// let client = Client::new("logger", true);
+    /// client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
+    /// client.subscribe(&[("logs/#", QoS::AtLeastOnce)])?;
+    /// client.loop_start(Some(Box::new(|_client: &Client, message: &Message| {
+    ///     println!("{}: {:?}", message.topic, message.payload_str());
+    /// })))?;
+    /// std::thread::sleep(Duration::from_secs(60)); // the loop runs meanwhile
+    /// client.disconnect()?;
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -925,6 +1279,22 @@ impl Client {
     /// backoff when the connection is lost. `on_message` as in
     /// [`loop_start`](Self::loop_start).
     ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, ConnectOptions, Message, QoS};
+    ///
+    /// let client = Client::new("listener", true);
+    /// client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
+    /// client.subscribe(&[("control/#", QoS::AtLeastOnce)])?;
+    /// // Serves the connection on this thread until a "control/stop" message comes.
+    /// client.loop_forever(Some(Box::new(|client: &Client, message: &Message| {
+    ///     if message.topic == "control/stop" {
+    ///         let _ = client.disconnect();
+    ///     }
+    /// })))?;
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// As [`loop_start`](Self::loop_start); and why the connection ended when automatic
@@ -954,6 +1324,20 @@ impl Client {
     /// unserved: the broker drops it after the keep alive) until a loop starts again or
     /// [`disconnect`](Self::disconnect). From a callback, asks the loop to stop and returns.
     ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, ConnectOptions};
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
+    /// client.loop_start(None)?;
+    /// // ...
+    /// client.loop_stop()?; // the loop thread has ended; the connection is still open
+    /// assert!(!client.is_loop_running());
+    /// client.loop_start(None)?; // and served again
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::LoopPanicked`] when a callback panicked on the loop thread.
@@ -974,6 +1358,15 @@ impl Client {
     }
 
     /// Whether a loop is running.
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, Error};
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// // A loop needs a broker to serve: connect first.
+    /// assert!(matches!(client.loop_start(None), Err(Error::NotConnected)));
+    /// assert!(!client.is_loop_running());
+    /// ```
     pub fn is_loop_running(&self) -> bool {
         self.shared().lock().looping
     }
@@ -986,6 +1379,19 @@ impl Client {
     /// From another thread it returns once the loop has ended; from a callback, at once (the
     /// loop disconnects after the callback returns).
     ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, ConnectOptions, QoS};
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// client.connect("127.0.0.1", Duration::from_secs(60), ConnectOptions::default())?;
+    /// client.loop_start(None)?;
+    /// client.publish("log", "shutting down", QoS::AtLeastOnce, false)?;
+    /// client.disconnect()?; // once it is acknowledged (or after disconnect_timeout)
+    /// assert!(!client.is_connected() && !client.is_loop_running());
+    /// # Ok::<(), mqtt_blocking::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::NotConnected`] before any `connect`; [`Error::Usage`] for a DISCONNECT the
@@ -996,6 +1402,17 @@ impl Client {
 
     /// [`disconnect`](Self::disconnect) with an MQTT 5.0 reason code and properties (a new
     /// session expiry interval, or 0x04 to have the will published).
+    ///
+    /// ```no_run
+    /// use mqtt_blocking::proto::Disconnect;
+    /// use mqtt_blocking::{Client, ReasonCode};
+    ///
+    /// # fn demo(client: Client) -> Result<(), mqtt_blocking::Error> {
+    /// // MQTT 5.0: leave, but have the broker publish the will as if the connection had failed.
+    /// client.disconnect_with(Disconnect::new(ReasonCode::DISCONNECT_WITH_WILL))?;
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     ///
@@ -1049,6 +1466,18 @@ impl Messages {
     /// Blocks until a message arrives; an error once the stream has ended (the client
     /// stopped, or its subscription could not be restored: [`end`](Self::end) says).
     ///
+    /// ```no_run
+    /// # fn demo(client: mqtt_blocking::Client) {
+    /// let messages = client.messages();
+    /// std::thread::spawn(move || {
+    ///     while let Ok(message) = messages.recv() {
+    ///         println!("{}: {:?}", message.topic, message.payload_str());
+    ///     }
+    ///     println!("the client stopped: {:?}", messages.end());
+    /// });
+    /// # }
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`RecvError`] when the stream has ended and is empty.
@@ -1057,6 +1486,19 @@ impl Messages {
     }
 
     /// [`recv`](Self::recv) for at most `timeout`.
+    ///
+    /// ```
+    /// use std::sync::mpsc::RecvTimeoutError;
+    /// use std::time::Duration;
+    ///
+    /// let client = mqtt_blocking::Client::new("sensor-17", true);
+    /// let messages = client.messages();
+    /// match messages.recv_timeout(Duration::from_millis(10)) {
+    ///     Ok(message) => println!("{}", message.topic),
+    ///     Err(RecvTimeoutError::Timeout) => println!("nothing within 10 ms"), // not connected
+    ///     Err(RecvTimeoutError::Disconnected) => println!("the client stopped"),
+    /// }
+    /// ```
     ///
     /// # Errors
     ///
@@ -1067,6 +1509,18 @@ impl Messages {
     }
 
     /// A message if one is waiting.
+    ///
+    /// ```
+    /// use std::sync::mpsc::TryRecvError;
+    ///
+    /// let client = mqtt_blocking::Client::new("sensor-17", true);
+    /// let messages = client.messages();
+    /// // Handle what has arrived, without waiting for more.
+    /// while let Ok(message) = messages.try_recv() {
+    ///     println!("{}", message.topic);
+    /// }
+    /// assert_eq!(messages.try_recv().unwrap_err(), TryRecvError::Empty);
+    /// ```
     ///
     /// # Errors
     ///
@@ -1080,11 +1534,35 @@ impl Messages {
     }
 
     /// The messages, blocking for each, until the stream ends.
+    ///
+    /// ```no_run
+    /// # fn demo(client: mqtt_blocking::Client) {
+    /// let messages = client.messages();
+    /// for message in messages.iter().filter(|m| m.retain) {
+    ///     println!("retained: {}", message.topic);
+    /// }
+    /// # }
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = Message> + '_ {
         std::iter::from_fn(|| self.recv().ok())
     }
 
     /// Why the stream ended, once it has.
+    ///
+    /// ```no_run
+    /// use mqtt_blocking::StreamEnd;
+    ///
+    /// # fn demo(client: mqtt_blocking::Client) {
+    /// let messages = client.messages();
+    /// for message in messages.iter() {
+    ///     println!("{}", message.topic);
+    /// }
+    /// match messages.end() {
+    ///     Some(StreamEnd::Stopped) | None => {} // the client was shut down
+    ///     Some(why) => eprintln!("the stream ended: {why}"),
+    /// }
+    /// # }
+    /// ```
     pub fn end(&self) -> Option<StreamEnd> {
         self.shared.lock().core.stream_end(self.id).cloned()
     }
@@ -1127,6 +1605,21 @@ pub struct Events {
 
 impl Events {
     /// [`recv`](std::sync::mpsc::Receiver::recv) for at most `timeout`.
+    ///
+    /// ```
+    /// use std::sync::mpsc::RecvTimeoutError;
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Client, ClientEvent};
+    ///
+    /// let client = Client::new("sensor-17", true);
+    /// let events = client.events();
+    /// match events.recv_timeout(Duration::from_millis(10)) {
+    ///     Ok(ClientEvent::Connected(c)) => println!("connected; resumed: {}", c.session_present),
+    ///     Ok(other) => println!("{other:?}"),
+    ///     Err(RecvTimeoutError::Timeout) => println!("nothing within 10 ms"), // not connected
+    ///     Err(RecvTimeoutError::Disconnected) => println!("the client stopped"),
+    /// }
+    /// ```
     ///
     /// # Errors
     ///

@@ -12,8 +12,8 @@
 //! through [`Client::with_config`] and the `*_with` methods, and automatic reconnection.
 //!
 //! It offers what `mqtt-tokio` offers: TCP, TLS ([`ConnectOptions::tls`]), WebSocket and
-//! secure WebSocket ([`ConnectOptions::websocket`]: a path, extra headers, subprotocol
-//! `mqtt`); manual acknowledgement ([`Client::ack`], and [`Client::take_message`] from a
+//! secure WebSocket (the `websocket` feature, off by default; [`ConnectOptions::websocket`]: a
+//! path, extra headers, subprotocol `mqtt`); manual acknowledgement ([`Client::ack`], and [`Client::take_message`] from a
 //! callback), sent in the order the messages arrived; MQTT 5.0 enhanced authentication and
 //! re-authentication ([`Client::on_auth`], [`Client::auth`]); and the seed's callbacks for
 //! AUTH and DISCONNECT packets ([`Command::Auth`], [`Command::Disconnect`]).

@@ -17,6 +17,18 @@ pub type Hook = mqtt_client::Hook<Client>;
 
 /// TCP keepalive probes (the seed's `sock_keepalive`): `count` probes, the first after `idle`
 /// without traffic, then one every `interval`.
+///
+/// ```
+/// use std::time::Duration;
+/// use mqtt_blocking::{ConnectOptions, SocketKeepalive};
+///
+/// // A dead peer is noticed after 30 s of silence and 3 unanswered probes 5 s apart.
+/// let options = ConnectOptions::default().with_sock_keepalive(SocketKeepalive {
+///     count: 3,
+///     idle: Duration::from_secs(30),
+///     interval: Duration::from_secs(5),
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SocketKeepalive {
     /// Probes sent before the connection is dropped.
@@ -48,6 +60,14 @@ pub struct WebSocketOptions {
 
 impl WebSocketOptions {
     /// WebSocket on `path`, no extra headers.
+    ///
+    /// ```
+    /// use mqtt_blocking::{ConnectOptions, WebSocketOptions};
+    ///
+    /// let ws = WebSocketOptions::new("/ws");
+    /// assert!(ws.headers.is_empty());
+    /// let options = ConnectOptions::port(8080).with_websocket(ws);
+    /// ```
     pub fn new(path: impl Into<String>) -> WebSocketOptions {
         WebSocketOptions {
             path: path.into(),
@@ -56,6 +76,16 @@ impl WebSocketOptions {
     }
 
     /// Adds a header to the upgrade request.
+    ///
+    /// ```
+    /// use mqtt_blocking::WebSocketOptions;
+    ///
+    /// let ws = WebSocketOptions::default()
+    ///     .with_header("Authorization", "Bearer 3q2+7w==")
+    ///     .with_header("Origin", "https://example.com");
+    /// assert_eq!(ws.headers.len(), 2);
+    /// assert_eq!(ws.path, "/mqtt");
+    /// ```
     pub fn with_header(
         mut self,
         name: impl Into<String>,
@@ -201,6 +231,14 @@ impl Default for ConnectOptions {
 
 impl ConnectOptions {
     /// The defaults with another port.
+    ///
+    /// ```
+    /// use mqtt_blocking::ConnectOptions;
+    ///
+    /// let options = ConnectOptions::port(1884);
+    /// assert_eq!(options.port, 1884);
+    /// assert!(options.tls.is_none()); // plain TCP unless TLS is set
+    /// ```
     pub fn port(port: u16) -> ConnectOptions {
         ConnectOptions {
             port,
@@ -263,6 +301,14 @@ impl ConnectOptions {
     }
 
     /// Sets [`tls`](Self::tls).
+    ///
+    /// ```
+    /// use mqtt_blocking::{tls, ConnectOptions};
+    ///
+    /// let mut options = ConnectOptions::port(8883).with_tls(tls::webpki_roots());
+    /// // The certificate names another host than the one connected to (an IP address, say).
+    /// options.tls_server_name = Some("broker.example".into());
+    /// ```
     pub fn with_tls(mut self, config: Arc<ClientConfig>) -> ConnectOptions {
         self.tls = Some(config);
         self
@@ -294,12 +340,34 @@ impl ConnectOptions {
     }
 
     /// Sets [`websocket`](Self::websocket): a path (`"/mqtt"`) or [`WebSocketOptions`].
+    ///
+    /// ```
+    /// use mqtt_blocking::{tls, ConnectOptions, WebSocketOptions};
+    ///
+    /// let ws = ConnectOptions::port(80).with_websocket("/mqtt"); // ws://host/mqtt
+    /// let headers = WebSocketOptions::new("/mqtt").with_header("Authorization", "Bearer x");
+    /// let wss = ConnectOptions::port(443) // wss://host/mqtt, with a header
+    ///     .with_tls(tls::webpki_roots())
+    ///     .with_websocket(headers);
+    /// assert_eq!(wss.websocket.map(|ws| ws.path).as_deref(), Some("/mqtt"));
+    /// ```
     pub fn with_websocket(mut self, websocket: impl Into<WebSocketOptions>) -> ConnectOptions {
         self.websocket = Some(websocket.into());
         self
     }
 
     /// Sets [`before_reconnect`](Self::before_reconnect).
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, ConnectOptions};
+    ///
+    /// # fn fresh_token() -> String { "token".into() }
+    /// // A token that expires: a new one before every reconnection.
+    /// let options = ConnectOptions::default().with_before_reconnect(|client: &Client| {
+    ///     client.set_username_pw("sensor-17", Some(&fresh_token()));
+    /// });
+    /// assert!(options.before_reconnect.is_some());
+    /// ```
     pub fn with_before_reconnect(
         mut self,
         hook: impl Fn(&Client) + Send + Sync + 'static,
@@ -309,6 +377,15 @@ impl ConnectOptions {
     }
 
     /// Sets [`after_connect`](Self::after_connect).
+    ///
+    /// ```
+    /// use mqtt_blocking::{Client, ConnectOptions, QoS};
+    ///
+    /// // Announce the client on every connection (its will says "offline").
+    /// let options = ConnectOptions::default().with_after_connect(|client: &Client| {
+    ///     let _ = client.publish("status/sensor-17", "online", QoS::AtLeastOnce, true);
+    /// });
+    /// ```
     pub fn with_after_connect(
         mut self,
         hook: impl Fn(&Client) + Send + Sync + 'static,
@@ -318,12 +395,39 @@ impl ConnectOptions {
     }
 
     /// Sets [`sock_keepalive`](Self::sock_keepalive).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{ConnectOptions, SocketKeepalive};
+    ///
+    /// let options = ConnectOptions::default().with_sock_keepalive(SocketKeepalive {
+    ///     count: 3,
+    ///     idle: Duration::from_secs(30),
+    ///     interval: Duration::from_secs(5),
+    /// });
+    /// assert_eq!(options.sock_keepalive.map(|k| k.count), Some(3));
+    /// ```
     pub fn with_sock_keepalive(mut self, keepalive: SocketKeepalive) -> ConnectOptions {
         self.sock_keepalive = Some(keepalive);
         self
     }
 
     /// Sets [`reconnect`](Self::reconnect): `None` turns automatic reconnection off.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_blocking::{Backoff, ConnectOptions};
+    ///
+    /// // Retry after 1 s, then 2, 4, ... up to a minute.
+    /// let patient = ConnectOptions::default().with_reconnect(Some(Backoff {
+    ///     initial: Duration::from_secs(1),
+    ///     max: Duration::from_secs(60),
+    ///     ..Backoff::default()
+    /// }));
+    /// // No reconnection: the loop ends when the connection is lost.
+    /// let once = ConnectOptions::default().with_reconnect(None);
+    /// assert!(once.reconnect.is_none());
+    /// ```
     pub fn with_reconnect(mut self, backoff: Option<Backoff>) -> ConnectOptions {
         self.reconnect = backoff;
         self
@@ -370,6 +474,13 @@ pub struct PublishOptions {
 
 impl PublishOptions {
     /// `qos` and `retain`, no properties.
+    ///
+    /// ```
+    /// use mqtt_blocking::{PublishOptions, QoS};
+    ///
+    /// let retained = PublishOptions::new(QoS::AtLeastOnce, true);
+    /// assert!(retained.retain && retained.properties.is_empty());
+    /// ```
     pub fn new(qos: QoS, retain: bool) -> PublishOptions {
         PublishOptions {
             qos,

@@ -41,6 +41,20 @@ pub fn webpki_roots() -> Arc<ClientConfig> {
 /// directory or an encrypted key, build a [`TlsOptions`] and use
 /// [`ConnectOptions::with_tls_options`](crate::ConnectOptions::with_tls_options).
 ///
+/// ```
+/// use mqtt_blocking::{tls, ConnectOptions};
+///
+/// # let made = rcgen::generate_simple_self_signed(vec!["broker.local".to_string()]).unwrap();
+/// # let ca_pem = made.cert.pem().into_bytes();
+/// # let (cert_pem, key_pem) = (ca_pem.clone(), made.key_pair.serialize_pem().into_bytes());
+/// // ca_pem, cert_pem and key_pem hold PEM files, e.g. std::fs::read("ca.pem")?.
+/// let server_only = tls::with_ca_pem(&ca_pem, None)?;
+/// let mutual = tls::with_ca_pem(&ca_pem, Some((&cert_pem, &key_pem)))?;
+/// let options = ConnectOptions::port(8883).with_tls(mutual);
+/// assert!(tls::with_ca_pem(b"not a certificate", None).is_err());
+/// # Ok::<(), mqtt_blocking::Error>(())
+/// ```
+///
 /// # Errors
 ///
 /// [`Error::Tls`] when a certificate or the key does not parse.

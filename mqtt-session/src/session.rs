@@ -156,6 +156,13 @@ pub struct Session<S = MemoryStore> {
 
 impl Session<MemoryStore> {
     /// A new session with the default in-memory store.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, ConnectionState, Session, Version};
+    ///
+    /// let session = Session::new(Config::new("sensor-17", Version::V5));
+    /// assert_eq!(session.state(), ConnectionState::Disconnected); // nothing happens until told
+    /// ```
     pub fn new(config: Config) -> Session<MemoryStore> {
         Session::with_store(config, MemoryStore::new())
     }
@@ -163,6 +170,14 @@ impl Session<MemoryStore> {
 
 impl<S: Store> Session<S> {
     /// A new, empty session that records its state in `store`.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, NoStore, Session, Version};
+    ///
+    /// // Keeps nothing for a restart, at no cost per message: a QoS 0 sensor, say.
+    /// let session = Session::with_store(Config::new("sensor-17", Version::V5), NoStore);
+    /// assert_eq!(session.publishes_queued(), 0);
+    /// ```
     pub fn with_store(config: Config, store: S) -> Session<S> {
         let max_packet_size = match config.version {
             Version::V5 => config
@@ -206,6 +221,20 @@ impl<S: Store> Session<S> {
     ///
     /// The first connection asks to resume the server's session (Clean Start 0) when the store
     /// holds anything.
+    ///
+    /// ```
+    /// use mqtt_session::proto::{Publish, QoS};
+    /// use mqtt_session::{Config, Instant, MemoryStore, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// let publish = Publish::builder("sensors/17/temp").payload("21.5").qos(QoS::AtLeastOnce);
+    /// session.publish(Instant::ZERO, publish.build()?)?; // offline: queued, and recorded
+    /// // A copy in memory here; a durable store (mqtt-store's FileStore) survives a crash.
+    /// let store: MemoryStore = session.store().clone();
+    /// let resumed = Session::from_store(Config::new("sensor-17", Version::V5), store);
+    /// assert_eq!(resumed.publishes_queued(), 1); // sent on the first connection
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn from_store(config: Config, store: S) -> Session<S> {
         let StoredSession { outgoing, incoming } = store.load();
         let mut session = Session::with_store(config, store);
@@ -254,47 +283,162 @@ impl<S: Store> Session<S> {
     // ---- getters ------------------------------------------------------------------------
 
     /// The configuration.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Session, Version};
+    ///
+    /// let session = Session::new(Config::new("sensor-17", Version::V5));
+    /// assert_eq!(session.config().client_id, "sensor-17");
+    /// ```
     pub fn config(&self) -> &Config {
         &self.config
     }
 
     /// The protocol version.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Session, Version};
+    ///
+    /// let session = Session::new(Config::new("sensor-17", Version::V311));
+    /// assert!(!session.version().is_v5());
+    /// ```
     pub fn version(&self) -> Version {
         self.config.version
     }
 
     /// Where the connection stands.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, ConnectionState, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// assert_eq!(session.state(), ConnectionState::Disconnected);
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// assert_eq!(session.state(), ConnectionState::Connecting); // CONNECT queued
+    /// let _connect = session.poll_transmit();
+    /// session.handle_bytes(Instant::from_millis(20), &[0x20, 0x03, 0, 0, 0]); // CONNACK (§3.2)
+    /// assert_eq!(session.state(), ConnectionState::Connected);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn state(&self) -> ConnectionState {
         self.state
     }
 
     /// `true` once the server has accepted the current connection.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// assert!(!session.is_connected()); // not before CONNACK
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn is_connected(&self) -> bool {
         self.state == ConnectionState::Connected
     }
 
     /// What the server allows on the current (or last) connection.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let _connect = session.poll_transmit();
+    /// // CONNACK with Receive Maximum 10 and Retain Available 0 (MQTT 5.0 §3.2.2.3).
+    /// let connack = [0x20, 0x08, 0x00, 0x00, 0x05, 0x21, 0x00, 0x0a, 0x25, 0x00];
+    /// session.handle_bytes(Instant::from_millis(20), &connack);
+    /// assert_eq!(session.server().receive_maximum, 10); // QoS 1 and 2 publishes in flight
+    /// assert!(!session.server().retain_available); // a retained publish is refused at once
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn server(&self) -> &ServerLimits {
         &self.server
     }
 
     /// The subscriptions the server has confirmed, by topic filter.
+    ///
+    /// ```
+    /// use mqtt_session::proto::{QoS, SubscribeProperties, Subscription, TopicFilter};
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// # let mut session = Session::new(Config::new("doc", Version::V5));
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// let filter = TopicFilter::new("sensors/+/temp")?;
+    /// let subscription = Subscription::new(filter.clone(), QoS::AtLeastOnce);
+    /// session.subscribe(Instant::ZERO, vec![subscription], SubscribeProperties::default())?;
+    /// assert!(session.subscriptions().is_empty()); // until the server confirms it
+    /// let _subscribe = session.poll_transmit();
+    /// let suback = [0x90, 0x04, 0x00, 0x01, 0x00, 0x01]; // packet id 1, QoS 1 granted (§3.9)
+    /// session.handle_bytes(Instant::from_millis(20), &suback);
+    /// assert_eq!(session.subscriptions()[&filter].options.qos, QoS::AtLeastOnce);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn subscriptions(&self) -> &BTreeMap<TopicFilter, ActiveSubscription> {
         &self.subscriptions
     }
 
     /// QoS 1 and 2 publishes sent and not yet complete.
+    ///
+    /// ```
+    /// use mqtt_session::proto::{Publish, QoS};
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// # let mut session = Session::new(Config::new("doc", Version::V5));
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// session.publish(Instant::ZERO, Publish::builder("a/b").qos(QoS::AtLeastOnce).build()?)?;
+    /// assert_eq!(session.publishes_in_flight(), 1); // sent, not acknowledged
+    /// let _publish = session.poll_transmit();
+    /// let puback = [0x40, 0x02, 0x00, 0x01]; // packet id 1 (MQTT 5.0 §3.4)
+    /// session.handle_bytes(Instant::from_millis(20), &puback);
+    /// assert_eq!(session.publishes_in_flight(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn publishes_in_flight(&self) -> usize {
         self.outgoing.publishes_in_flight()
     }
 
     /// Whether the server sent any packet after the CONNACK of the current (or last)
     /// connection: the connection worked, beyond being accepted.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// # let mut session = Session::new(Config::new("doc", Version::V5));
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// assert!(!session.exchanged()); // accepted, nothing more yet
+    /// session.handle_bytes(Instant::from_millis(20), &[0xd0, 0x00]); // PINGRESP (§3.13)
+    /// assert!(session.exchanged());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn exchanged(&self) -> bool {
         self.exchanged
     }
 
     /// Publishes accepted and waiting to be sent.
+    ///
+    /// ```
+    /// use mqtt_session::proto::{Publish, QoS};
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// for reading in ["20.5", "20.7"] {
+    ///     let publish = Publish::builder("sensors/17/temp").payload(reading);
+    ///     session.publish(Instant::ZERO, publish.qos(QoS::AtLeastOnce).build()?)?;
+    /// }
+    /// assert_eq!(session.publishes_queued(), 2); // no connection yet: sent, in order, on the next
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn publishes_queued(&self) -> usize {
         self.outgoing.queue.len()
     }
@@ -302,32 +446,107 @@ impl<S: Store> Session<S> {
     /// Whether the caller should read more bytes from the transport: `false` while the
     /// application has [`Config::max_pending_events`] events or more to take, so that a slow
     /// consumer makes the transport push back instead of memory growing.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// let mut config = Config::new("sensor-17", Version::V5);
+    /// config.max_pending_events = 1;
+    /// let mut session = Session::new(config);
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let _connect = session.poll_transmit();
+    /// session.handle_bytes(Instant::from_millis(20), &[0x20, 0x03, 0, 0, 0]); // CONNACK
+    /// assert!(!session.wants_read()); // one event waits: stop reading the socket
+    /// let _connected = session.poll_event();
+    /// assert!(session.wants_read());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wants_read(&self) -> bool {
         self.events.len() < self.config.max_pending_events
     }
 
     /// Whether [`poll_transmit`](Self::poll_transmit) has bytes to give.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// assert!(session.has_transmit()); // CONNECT: wait for the socket to be writable
+    /// let _connect = session.poll_transmit();
+    /// assert!(!session.has_transmit());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn has_transmit(&self) -> bool {
         !self.transmit.is_empty()
     }
 
     /// The store.
+    ///
+    /// ```
+    /// use mqtt_session::proto::{Publish, QoS};
+    /// use mqtt_session::{Config, Instant, Session, Store, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// session.publish(Instant::ZERO, Publish::builder("a/b").qos(QoS::AtLeastOnce).build()?)?;
+    /// assert_eq!(session.store().load().outgoing.len(), 1); // recorded until acknowledged
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn store(&self) -> &S {
         &self.store
     }
 
     /// The store, mutably.
+    ///
+    /// ```
+    /// use mqtt_session::proto::{Publish, QoS};
+    /// use mqtt_session::{Config, Instant, Session, Store, Version};
+    ///
+    /// # let mut session = Session::new(Config::new("doc", Version::V5));
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// session.publish(Instant::ZERO, Publish::builder("a/b").qos(QoS::AtLeastOnce).build()?)?;
+    /// // Before writing what the session produced: make its state durable (a batched store).
+    /// session.store_mut().flush()?;
+    /// let _publish = session.poll_transmit();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn store_mut(&mut self) -> &mut S {
         &mut self.store
     }
 
     /// Replaces the Will Message sent in the next CONNECT.
+    ///
+    /// ```
+    /// use mqtt_session::proto::{TopicName, Will};
+    /// use mqtt_session::{Config, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// let mut will = Will::new(TopicName::new("status/sensor-17")?, "offline");
+    /// will.properties.will_delay_interval = Some(30); // MQTT 5.0 §3.1.3.2.2
+    /// session.set_will(Some(will));
+    /// assert!(session.config().will.is_some());
+    /// session.set_will(None); // the next CONNECT has none
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_will(&mut self, will: Option<mqtt_proto::Will>) {
         self.config.will = will;
     }
 
     /// Replaces the user name and password sent in the next CONNECT, for example to refresh a
     /// token before reconnecting.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Session, Version};
+    ///
+    /// # fn fresh_token() -> bytes::Bytes { bytes::Bytes::from_static(b"token") }
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// // Before opening the next transport: a token that has not expired.
+    /// session.set_credentials(Some("sensor-17".into()), Some(fresh_token()));
+    /// assert_eq!(session.config().username.as_deref(), Some("sensor-17"));
+    /// ```
     pub fn set_credentials(
         &mut self,
         username: Option<mqtt_proto::ByteString>,
@@ -338,17 +557,56 @@ impl<S: Store> Session<S> {
     }
 
     /// Turns [`Event::Received`] on or off ([`Config::packet_events`]).
+    ///
+    /// ```
+    /// use mqtt_session::{Command, Config, Event, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// session.set_packet_events(true);
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let _connect = session.poll_transmit();
+    /// session.handle_bytes(Instant::from_millis(20), &[0x20, 0x03, 0, 0, 0]); // CONNACK
+    /// let _connected = session.poll_event();
+    /// session.handle_bytes(Instant::from_millis(30), &[0xd0, 0x00]); // PINGRESP
+    /// let event = session.poll_event();
+    /// assert!(matches!(event, Some(Event::Received(r)) if r.command == Command::PingResp));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_packet_events(&mut self, on: bool) {
         self.config.packet_events = on;
     }
 
     /// Replaces the Keep Alive sent in the next CONNECT ([`Config::keep_alive`]), for APIs that
     /// take it when connecting. The current connection keeps the interval it negotiated.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V311));
+    /// session.set_keep_alive(Duration::from_secs(30)); // the seed's connect(host, keepalive, ...)
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let _connect = session.poll_transmit();
+    /// session.handle_bytes(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]); // CONNACK (3.1.1 §3.2)
+    /// assert_eq!(session.poll_timeout(), Some(Instant::from_millis(30_000))); // PINGREQ then
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_keep_alive(&mut self, keep_alive: Duration) {
         self.config.keep_alive = keep_alive;
     }
 
     /// Replaces how long the next connection waits for CONNACK ([`Config::connect_timeout`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// session.set_connect_timeout(Duration::from_secs(5));
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// assert_eq!(session.poll_timeout(), Some(Instant::from_millis(5_000))); // CONNACK due
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_connect_timeout(&mut self, timeout: Duration) {
         self.config.connect_timeout = timeout;
     }
@@ -358,18 +616,76 @@ impl<S: Store> Session<S> {
     /// The next bytes to write to the transport, in order. Packets that became ready together
     /// come as one chunk; a large payload comes as its own chunk, right after its header, so
     /// it can be written with vectored I/O without a copy.
+    ///
+    /// ```
+    /// use mqtt_session::proto::Publish;
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// # let mut session = Session::new(Config::new("doc", Version::V5));
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// session.publish(Instant::ZERO, Publish::builder("a/b").payload("hello").build()?)?;
+    /// // Write every chunk, in order (a vectored write can take several).
+    /// let mut wire = Vec::new();
+    /// while let Some(chunk) = session.poll_transmit() {
+    ///     wire.extend_from_slice(&chunk); // socket.write_all(&chunk)?
+    /// }
+    /// assert_eq!(wire[0], 0x30); // a QoS 0 PUBLISH (MQTT 5.0 §3.3.1)
+    /// assert!(wire.ends_with(b"hello"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.transmit.poll()
     }
 
     /// The next event.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Event, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V311));
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let _connect = session.poll_transmit();
+    /// // One read: CONNACK, then a QoS 0 PUBLISH of "hi" on "a/b" (MQTT 3.1.1 §3.2, §3.3).
+    /// let read = [0x20, 0x02, 0x00, 0x00, 0x30, 0x07, 0x00, 0x03, b'a', b'/', b'b', b'h', b'i'];
+    /// session.handle_bytes(Instant::from_millis(20), &read);
+    /// let mut topics = Vec::new();
+    /// while let Some(event) = session.poll_event() {
+    ///     match event {
+    ///         Event::Connected(c) => println!("connected; resumed: {}", c.session_present),
+    ///         Event::Message(m) => topics.push(m.publish.topic),
+    ///         Event::Disconnected(reason) => println!("closed: {reason}"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// assert_eq!(topics, ["a/b"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) must be called next, if ever.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, DisconnectReason, Event, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V5));
+    /// assert_eq!(session.poll_timeout(), None); // no transport: nothing to wait for
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let connack_due = Instant::ZERO + session.config().connect_timeout;
+    /// assert_eq!(session.poll_timeout(), Some(connack_due));
+    /// // An adapter sleeps until then (or until bytes or a command come), then calls
+    /// // handle_timeout; without a CONNACK by then, the connection is given up.
+    /// session.handle_timeout(connack_due);
+    /// let given_up = Event::Disconnected(DisconnectReason::ConnectTimeout);
+    /// assert_eq!(session.poll_event(), Some(given_up));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()
@@ -378,6 +694,19 @@ impl<S: Store> Session<S> {
     // ---- inputs -------------------------------------------------------------------------
 
     /// The transport to the server is open: sends CONNECT.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Instant, Session, UsageError, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V311));
+    /// session.handle_transport_opened(Instant::ZERO)?; // the TCP connection is up
+    /// let connect = session.poll_transmit().expect("CONNECT");
+    /// assert_eq!(connect[0], 0x10); // CONNECT (MQTT 3.1.1 §3.1.1)
+    /// // A second transport while this one lives is a mistake, reported at once.
+    /// let again = session.handle_transport_opened(Instant::ZERO);
+    /// assert_eq!(again, Err(UsageError::AlreadyConnected));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -432,6 +761,20 @@ impl<S: Store> Session<S> {
     }
 
     /// Bytes arrived from the transport; they are copied into the session's read buffer.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Event, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V311));
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let _connect = session.poll_transmit();
+    /// // The broker's CONNACK (MQTT 3.1.1 §3.2), in two reads: half a packet waits for the rest.
+    /// session.handle_bytes(Instant::from_millis(20), &[0x20, 0x02]);
+    /// assert!(session.poll_event().is_none());
+    /// session.handle_bytes(Instant::from_millis(21), &[0x00, 0x00]);
+    /// assert!(matches!(session.poll_event(), Some(Event::Connected(_))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn handle_bytes(&mut self, now: Instant, bytes: &[u8]) {
         if self.state == ConnectionState::Disconnected {
             return;
@@ -442,12 +785,39 @@ impl<S: Store> Session<S> {
 
     /// The buffer inbound bytes accumulate in, for callers that read straight into it; call
     /// [`handle_read`](Self::handle_read) after appending to it.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V311));
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let _connect = session.poll_transmit();
+    /// // Read into it in place: with tokio, `socket.read_buf(session.read_buffer()).await?`.
+    /// session.read_buffer().extend_from_slice(&[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// session.handle_read(Instant::from_millis(20));
+    /// assert!(session.is_connected());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn read_buffer(&mut self) -> &mut BytesMut {
         &mut self.read_buf
     }
 
     /// Processes the bytes appended to [`read_buffer`](Self::read_buffer): every whole packet
     /// in it is handled, in order.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// let mut session = Session::new(Config::new("sensor-17", Version::V311));
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let _connect = session.poll_transmit();
+    /// // A read that took CONNACK, a PINGRESP and the first byte of another packet.
+    /// session.read_buffer().extend_from_slice(&[0x20, 0x02, 0x00, 0x00, 0xd0, 0x00, 0x30]);
+    /// session.handle_read(Instant::from_millis(20));
+    /// assert!(session.is_connected() && session.exchanged());
+    /// assert_eq!(&session.read_buffer()[..], [0x30]); // the rest comes with the next read
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn handle_read(&mut self, now: Instant) {
         while self.state != ConnectionState::Disconnected {
             match self.decoder.decode(&mut self.read_buf) {
@@ -464,6 +834,24 @@ impl<S: Store> Session<S> {
 
     /// Time passed: sends PINGREQ when keep alive is due and gives up a connection whose
     /// CONNACK or PINGRESP is late. Safe to call early or more than once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mqtt_session::{Config, Instant, Session, Version};
+    ///
+    /// let mut config = Config::new("sensor-17", Version::V311);
+    /// config.keep_alive = Duration::from_secs(30);
+    /// let mut session = Session::new(config);
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let _connect = session.poll_transmit();
+    /// session.handle_bytes(Instant::ZERO, &[0x20, 0x02, 0x00, 0x00]); // CONNACK
+    /// let deadline = session.poll_timeout().expect("keep alive");
+    /// session.handle_timeout(Instant::from_millis(10_000)); // early: nothing to do
+    /// assert!(session.poll_transmit().is_none());
+    /// session.handle_timeout(deadline);
+    /// assert_eq!(session.poll_transmit().as_deref(), Some(&[0xc0, 0x00][..])); // PINGREQ (§3.12)
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.timers.expired(Timer::ConnAck, now) {
             self.close(DisconnectReason::ConnectTimeout);
@@ -487,6 +875,21 @@ impl<S: Store> Session<S> {
 
     /// The transport closed or failed. Reports [`Event::Disconnected`] unless the session had
     /// already ended the connection itself.
+    ///
+    /// ```
+    /// use mqtt_session::{Config, DisconnectReason, Event, Instant, Session, Version};
+    ///
+    /// # let mut session = Session::new(Config::new("doc", Version::V5));
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// session.handle_transport_closed(Instant::from_millis(500)); // the read returned 0, say
+    /// let closed = Event::Disconnected(DisconnectReason::TransportClosed);
+    /// assert_eq!(session.poll_event(), Some(closed));
+    /// session.handle_transport_opened(Instant::from_millis(1_000))?; // the next transport
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn handle_transport_closed(&mut self, _now: Instant) {
         match self.state {
             ConnectionState::Connecting => self.close(DisconnectReason::ClosedBeforeConnAck),
@@ -505,6 +908,26 @@ impl<S: Store> Session<S> {
     /// The message goes out at once when connected and, for QoS 1 and 2, when the in-flight
     /// window has room; otherwise it waits in the queue. Its outcome is [`Event::Published`] (QoS 0: once handed to the
     /// transport) or [`Event::PublishFailed`].
+    ///
+    /// ```
+    /// use mqtt_session::proto::{Publish, QoS};
+    /// use mqtt_session::{Config, Event, Instant, Session, Version};
+    ///
+    /// # let mut session = Session::new(Config::new("doc", Version::V5));
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// let publish = Publish::builder("sensors/7/temp").payload("21.5").qos(QoS::AtLeastOnce);
+    /// let id = session.publish(Instant::ZERO, publish.build()?)?;
+    /// let _publish = session.poll_transmit(); // PUBLISH, packet identifier 1
+    /// session.handle_bytes(Instant::from_millis(20), &[0x40, 0x02, 0x00, 0x01]); // PUBACK (§3.4)
+    /// match session.poll_event() {
+    ///     Some(Event::Published(done)) => assert_eq!(done.id, id),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -548,6 +971,29 @@ impl<S: Store> Session<S> {
 
     /// Subscribes to topic filters; the outcome is [`Event::Subscribed`]. Sent at once when
     /// connected, otherwise when the next connection is accepted.
+    ///
+    /// ```
+    /// use mqtt_session::proto::{QoS, ReasonCode, SubscribeProperties, Subscription, TopicFilter};
+    /// use mqtt_session::{Config, Event, Instant, Session, Version};
+    ///
+    /// # let mut session = Session::new(Config::new("doc", Version::V5));
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// let alarms = Subscription::new(TopicFilter::new("alarms/#")?, QoS::AtLeastOnce);
+    /// let id = session.subscribe(Instant::ZERO, vec![alarms], SubscribeProperties::default())?;
+    /// let _subscribe = session.poll_transmit();
+    /// // SUBACK: packet identifier 1, no properties, QoS 1 granted (MQTT 5.0 §3.9).
+    /// session.handle_bytes(Instant::from_millis(20), &[0x90, 0x04, 0x00, 0x01, 0x00, 0x01]);
+    /// match session.poll_event() {
+    ///     Some(Event::Subscribed(s)) => {
+    ///         assert_eq!((s.id, s.reason_codes), (id, vec![ReasonCode::GRANTED_QOS_1]));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -593,6 +1039,29 @@ impl<S: Store> Session<S> {
     /// Unsubscribes from topic filters; the outcome is [`Event::Unsubscribed`]. Sent at once
     /// when connected, otherwise when the next connection is accepted.
     ///
+    /// ```
+    /// use mqtt_session::proto::{ReasonCode, TopicFilter, UnsubscribeProperties};
+    /// use mqtt_session::{Config, Event, Instant, Session, Version};
+    ///
+    /// # let mut session = Session::new(Config::new("doc", Version::V5));
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// let filters = vec![TopicFilter::new("alarms/#")?];
+    /// let id = session.unsubscribe(Instant::ZERO, filters, UnsubscribeProperties::default())?;
+    /// let _unsubscribe = session.poll_transmit();
+    /// // UNSUBACK: packet identifier 1, no properties, 0x11 No subscription existed (§3.11).
+    /// session.handle_bytes(Instant::from_millis(20), &[0xb0, 0x04, 0x00, 0x01, 0x00, 0x11]);
+    /// match session.poll_event() {
+    ///     Some(Event::Unsubscribed(u)) => {
+    ///         assert_eq!((u.id, u.reason_codes), (id, vec![ReasonCode::NO_SUBSCRIPTION_EXISTED]));
+    ///     }
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`UsageError::Encode`] for an empty list, and [`UsageError::PacketIdsExhausted`].
@@ -626,6 +1095,33 @@ impl<S: Store> Session<S> {
     ///
     /// Acknowledgements go to the server in the order the messages arrived: this one waits
     /// until those before it are acknowledged too.
+    ///
+    /// ```
+    /// use mqtt_session::proto::{Packet, PacketId, Publish, QoS, ReasonCode, TopicName};
+    /// use mqtt_session::{AckMode, Config, Event, Instant, Session, Version};
+    ///
+    /// let mut config = Config::new("worker", Version::V5);
+    /// config.ack_mode = AckMode::Manual;
+    /// let mut session = Session::new(config);
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// // A QoS 1 message from the broker, packet identifier 7.
+    /// let mut job = Publish::new(TopicName::new("jobs/1")?, "resize image 17");
+    /// (job.qos, job.packet_id) = (QoS::AtLeastOnce, PacketId::new(7));
+    /// let mut wire = Vec::new();
+    /// Packet::from(job).encode(Version::V5, &mut wire)?;
+    /// session.handle_bytes(Instant::from_millis(20), &wire);
+    /// let Some(Event::Message(message)) = session.poll_event() else { panic!("a message") };
+    /// assert!(session.poll_transmit().is_none()); // not acknowledged yet
+    /// // ... do the work, store the result ...
+    /// let token = message.ack.expect("QoS 1 in manual mode");
+    /// session.ack(Instant::from_millis(900), token, ReasonCode::SUCCESS)?;
+    /// let puback = [0x40, 0x02, 0x00, 0x07]; // packet id 7 (MQTT 5.0 §3.4)
+    /// assert_eq!(session.poll_transmit().as_deref(), Some(&puback[..]));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     ///
@@ -672,6 +1168,38 @@ impl<S: Store> Session<S> {
     /// out when the server's Maximum Packet Size can't take them (MQTT-3.15.2-2,
     /// MQTT-3.15.2-3).
     ///
+    /// ```
+    /// use mqtt_session::proto::{Auth, AuthProperties, Packet, ReasonCode};
+    /// use mqtt_session::{Config, Event, Instant, Session, Version};
+    ///
+    /// let mut config = Config::new("sensor-17", Version::V5);
+    /// config.connect_properties.authentication_method = Some("SCRAM-SHA-256".into());
+    /// config.connect_properties.authentication_data = Some("client-first".into());
+    /// let mut session = Session::new(config);
+    /// session.handle_transport_opened(Instant::ZERO)?;
+    /// let _connect = session.poll_transmit();
+    /// // The broker's challenge: AUTH 0x18 Continue authentication (MQTT 5.0 §3.15, §4.12).
+    /// let challenge = Auth {
+    ///     reason_code: ReasonCode::CONTINUE_AUTHENTICATION,
+    ///     properties: AuthProperties {
+    ///         authentication_method: Some("SCRAM-SHA-256".into()),
+    ///         authentication_data: Some("server-first".into()),
+    ///         ..Default::default()
+    ///     },
+    /// };
+    /// let mut wire = Vec::new();
+    /// Packet::Auth(challenge).encode(Version::V5, &mut wire)?;
+    /// session.handle_bytes(Instant::from_millis(20), &wire);
+    /// assert!(matches!(session.poll_event(), Some(Event::Auth(_))));
+    /// // The answer; the Authentication Method is filled in.
+    /// let mut answer = Auth::default();
+    /// answer.reason_code = ReasonCode::CONTINUE_AUTHENTICATION;
+    /// answer.properties.authentication_data = Some("client-final".into());
+    /// session.auth(Instant::from_millis(25), answer)?;
+    /// assert!(session.poll_transmit().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`UsageError::NoAuthenticationMethod`] before MQTT 5.0 or without an Authentication
@@ -716,6 +1244,22 @@ impl<S: Store> Session<S> {
     /// The Reason String, the User Properties or both are left out when the server's Maximum
     /// Packet Size can't take them (MQTT-3.14.2-3, MQTT-3.14.2-4).
     ///
+    /// ```
+    /// use mqtt_session::proto::Disconnect;
+    /// use mqtt_session::{Config, DisconnectReason, Event, Instant, Session, Version};
+    ///
+    /// # let mut session = Session::new(Config::new("doc", Version::V5));
+    /// # session.handle_transport_opened(Instant::ZERO)?;
+    /// # let _connect = session.poll_transmit();
+    /// # session.handle_bytes(Instant::ZERO, &[0x20, 0x03, 0, 0, 0]); // CONNACK (MQTT 5.0 §3.2)
+    /// # let _connected = session.poll_event();
+    /// session.disconnect(Instant::from_millis(100), Disconnect::default())?;
+    /// // Write the DISCONNECT (0x00 Normal disconnection, MQTT 5.0 §3.14), then close.
+    /// assert_eq!(session.poll_transmit().as_deref(), Some(&[0xe0, 0x00][..]));
+    /// assert_eq!(session.poll_event(), Some(Event::Disconnected(DisconnectReason::Requested)));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`UsageError::NotConnected`] without a connection; [`UsageError::InvalidSessionExpiry`]
@@ -737,6 +1281,18 @@ impl<S: Store> Session<S> {
 
     /// Checks a DISCONNECT as [`disconnect`](Self::disconnect) would, without sending it: for
     /// callers that accept a disconnect now and send it later.
+    ///
+    /// ```
+    /// use mqtt_session::proto::Disconnect;
+    /// use mqtt_session::{Config, Session, UsageError, Version};
+    ///
+    /// let session = Session::new(Config::new("sensor-17", Version::V5));
+    /// // CONNECT asked for no Session Expiry Interval: DISCONNECT can't set one (MQTT-3.14.2-2).
+    /// let mut goodbye = Disconnect::default();
+    /// goodbye.properties.session_expiry_interval = Some(3600);
+    /// assert_eq!(session.check_disconnect(&goodbye), Err(UsageError::InvalidSessionExpiry));
+    /// assert!(session.check_disconnect(&Disconnect::default()).is_ok());
+    /// ```
     ///
     /// # Errors
     ///

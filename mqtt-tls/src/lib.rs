@@ -125,6 +125,15 @@ impl TlsOptions {
     /// The roots used when the application names none: `webpki-roots` with that feature,
     /// otherwise the system's with `native-roots`.
     ///
+    /// ```
+    /// # #[cfg(feature = "webpki-roots")] {
+    /// // The usual public roots, for a broker reached by its IP address:
+    /// let tls = mqtt_tls::TlsOptions::default_roots()?.with_server_name("broker.example");
+    /// assert_eq!(tls.verified_name("10.0.0.7")?.to_str(), "broker.example");
+    /// # }
+    /// # Ok::<(), mqtt_client::Error>(())
+    /// ```
+    ///
     /// # Errors
     ///
     /// [`Error::Tls`] when neither feature is on, or the system has no roots.

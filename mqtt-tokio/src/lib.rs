@@ -26,8 +26,9 @@
 //! client itself is [`mqtt_async`]'s, shared with mqtt-async-std; this crate supplies tokio.
 //!
 //! Transports: `mqtt://` (TCP), `mqtts://` (TLS), `ws://` and `wss://` (WebSocket, subprotocol
-//! `mqtt`), from a URL ([`Options::from_url`]) or typed [`Options`]. TLS uses rustls with the
-//! ring provider; bring your own `ClientConfig` with [`TlsOptions::from_config`].
+//! `mqtt`), from a URL ([`Options::from_url`]) or typed [`Options`]. TLS (the `tls` feature, on
+//! by default) uses rustls with the ring provider; bring your own `ClientConfig` with
+//! [`TlsOptions::from_config`]. WebSocket needs the `websocket` feature, off by default.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
