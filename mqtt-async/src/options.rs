@@ -212,7 +212,9 @@ pub struct Options<R: Runtime> {
     /// Run before each reconnection attempt, for example to refresh credentials with
     /// [`Client::set_credentials`].
     pub before_reconnect: Option<Hook<R>>,
-    /// Run after each accepted connection, for example to subscribe.
+    /// Run after each accepted connection, for example to publish an "online" status.
+    /// (Subscriptions need no hook: the session makes them again when the broker lost them,
+    /// [`Config::resubscribe`].)
     pub after_connect: Option<Hook<R>>,
     /// Answers AUTH packets (MQTT 5.0 enhanced authentication, with an Authentication Method
     /// in [`session.connect_properties`](Config::connect_properties)).
@@ -544,7 +546,7 @@ impl<R: Runtime> Options<R> {
     }
 
     /// The TLS settings to connect with: [`tls`](Self::tls), or
-    /// [`TlsOptions::default_roots`].
+    /// [`TlsOptions::default_roots`]. For [`Runtime`] implementations.
     ///
     /// ```
     /// let options = mqtt_tokio::Options::from_url("mqtts://broker.example", "x")?;
@@ -564,35 +566,9 @@ impl<R: Runtime> Options<R> {
         }
     }
 
-    /// The broker's `host:port` (an IPv6 address in brackets), as errors name it.
-    ///
-    /// ```
-    /// let options = mqtt_tokio::Options::new("::1", 1883, "x");
-    /// assert_eq!(options.host_port(), "[::1]:1883");
-    /// ```
-    pub fn host_port(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-
-    /// The error for a TCP connect to the broker that failed with `source`: it names the
-    /// broker's address.
-    ///
-    /// ```
-    /// use std::io;
-    ///
-    /// let options = mqtt_tokio::Options::new("127.0.0.1", 1883, "x");
-    /// let error = options.connect_error(io::Error::from(io::ErrorKind::ConnectionRefused));
-    /// assert!(error.to_string().starts_with("connecting to 127.0.0.1:1883: "));
-    /// ```
-    pub fn connect_error(&self, source: std::io::Error) -> Error {
-        Error::Connect {
-            address: self.host_port(),
-            source,
-        }
+    /// The first broker's `host:port` (an IPv6 address in brackets), for logs.
+    pub(crate) fn host_port(&self) -> String {
+        self.server(&Target::Server(0)).host_port()
     }
 
     /// The client layer's settings.

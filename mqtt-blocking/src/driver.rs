@@ -250,6 +250,8 @@ impl Driver {
             let inner = shared.lock();
             (inner.endpoint.clone(), inner.core.target())
         };
+        let started = std::time::Instant::now();
+        let timeout = endpoint.as_ref().map(|e| e.options.connect_timeout);
         let opened = match &endpoint {
             Some(endpoint) => {
                 let (host, options) = endpoint.server(&target);
@@ -269,7 +271,14 @@ impl Driver {
                 self.may_write = true;
                 self.last_error = None;
                 self.last_reason = None;
-                shared.lock().core.handle_transport_opened(now);
+                let mut inner = shared.lock();
+                // One deadline from the TCP connect to CONNACK: what opening left.
+                if let Some(timeout) = timeout {
+                    inner
+                        .core
+                        .set_connect_timeout(timeout.saturating_sub(started.elapsed()));
+                }
+                inner.core.handle_transport_opened(now);
             }
             Err(e) => {
                 shared.lock().core.handle_connect_failed(now, &e);

@@ -57,7 +57,8 @@ pub use mqtt_client::{
     ProxyKind, StreamEnd, Target,
 };
 pub use mqtt_proto::{
-    self as proto, Publish, QoS, ReasonCode, TopicFilter, TopicName, UserProperty, Will,
+    self as proto, Auth, Disconnect, Publish, QoS, ReasonCode, SubscribeProperties, Subscription,
+    TopicFilter, TopicName, UnsubscribeProperties, UserProperty, Will,
 };
 pub use mqtt_session::Backoff;
 pub use mqtt_session::{

@@ -159,13 +159,15 @@ pub struct ConnectOptions {
     /// Run before each reconnection attempt (the seed's `breconnect_cb`), for example to
     /// refresh credentials with [`Client::set_username_pw`].
     pub before_reconnect: Option<Hook>,
-    /// Run after each accepted connection (the seed's `aconnect_cb`), for example to subscribe
-    /// again to topics the broker forgot with a clean session.
+    /// Run after each accepted connection (the seed's `aconnect_cb`), for example to publish
+    /// an "online" status. (Subscriptions need no hook: the session makes them again when the
+    /// broker lost them, [`Config::resubscribe`](crate::Config::resubscribe).)
     pub after_connect: Option<Hook>,
     /// TCP keepalive probes (the seed's `sock_keepalive`); off by default.
     pub sock_keepalive: Option<SocketKeepalive>,
-    /// How long opening the TCP connection may take (per address of the host), and how long
-    /// the broker may take to answer CONNECT, TLS and WebSocket handshakes included.
+    /// How long a connection may take, from the start of the TCP connect to the broker's
+    /// CONNACK (TLS and WebSocket handshakes included): one deadline per attempt. 10 s by
+    /// default.
     pub connect_timeout: Duration,
     /// Set `TCP_NODELAY` (on by default: MQTT packets are small and latency matters).
     pub tcp_nodelay: bool,

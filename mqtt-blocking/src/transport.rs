@@ -562,10 +562,16 @@ fn tcp(host: &str, options: &ConnectOptions) -> Result<std::net::TcpStream, Erro
         Some(proxy) => (proxy.host.as_str(), proxy.port),
         None => (host, options.port),
     };
+    let deadline = std::time::Instant::now() + options.connect_timeout;
     let mut last_error = None;
     let mut stream = None;
     for address in (connect_host, connect_port).to_socket_addrs()? {
-        match std::net::TcpStream::connect_timeout(&address, options.connect_timeout) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            last_error = Some(io::ErrorKind::TimedOut.into());
+            break;
+        }
+        match std::net::TcpStream::connect_timeout(&address, left) {
             Ok(s) => {
                 stream = Some(s);
                 break;
