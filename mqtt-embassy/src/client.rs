@@ -113,7 +113,10 @@ impl<M: RawMutex + 'static> Client<M> {
         seed: u64,
         connector: C,
     ) -> (Client<M>, Messages<M>, Connection<C, M>) {
-        let mut core = Core::new(config, settings, seed);
+        // The session's own memory carries its state across reconnections; a store would only
+        // keep a second copy of every publish in flight, which no reboot would keep anyway.
+        let store = alloc::boxed::Box::new(mqtt_session::NoStore);
+        let mut core = Core::with_store(config, settings, seed, store);
         core.retain_stream(StreamId::DEFAULT);
         let shared = Arc::new(Shared {
             core: Mutex::new(RefCell::new(core)),
@@ -309,10 +312,7 @@ impl<M: RawMutex + 'static> Client<M> {
     /// # Errors
     ///
     /// As [`start_publish`](Self::start_publish).
-    pub async fn start_publish_packet(
-        &self,
-        publish: Publish,
-    ) -> Result<PendingPublish<M>, Error> {
+    pub async fn start_publish_packet(&self, publish: Publish) -> Result<PendingPublish<M>, Error> {
         let shared = self.shared();
         let mut publish = Some(publish);
         let id = poll_fn(|cx| {
@@ -479,7 +479,11 @@ impl<M: RawMutex + 'static> Client<M> {
     ///
     /// Callbacks run on the connection task: keep them short, and use
     /// [`try_publish`](Self::try_publish) rather than awaiting from them.
-    pub fn on(&self, command: Command, callback: impl FnMut(&Client<M>, &Received) + Send + 'static) {
+    pub fn on(
+        &self,
+        command: Command,
+        callback: impl FnMut(&Client<M>, &Received) + Send + 'static,
+    ) {
         self.with(|core, _| core.on(command, alloc::boxed::Box::new(callback)));
     }
 
@@ -569,11 +573,8 @@ struct Request<'a, M: RawMutex + 'static> {
     done: bool,
 }
 
-type PollRequest<M, T> = fn(
-    &mut Core<Client<M>>,
-    RequestId,
-    Option<&Waker>,
-) -> Poll<Option<Result<T, Failure>>>;
+type PollRequest<M, T> =
+    fn(&mut Core<Client<M>>, RequestId, Option<&Waker>) -> Poll<Option<Result<T, Failure>>>;
 
 impl<'a, M: RawMutex + 'static> Request<'a, M> {
     fn new(shared: &'a Shared<M>, id: RequestId) -> Self {
@@ -586,10 +587,8 @@ impl<'a, M: RawMutex + 'static> Request<'a, M> {
 
     fn poll<T>(&mut self, cx: &mut Context<'_>, poll: PollRequest<M, T>) -> Poll<Result<T, Error>> {
         let id = self.id;
-        let outcome = core::task::ready!(
-            self.shared
-                .with(|core, _| poll(core, id, Some(cx.waker())))
-        );
+        let outcome =
+            core::task::ready!(self.shared.with(|core, _| poll(core, id, Some(cx.waker()))));
         self.done = true;
         Poll::Ready(match outcome {
             Some(Ok(answer)) => Ok(answer),

@@ -14,8 +14,8 @@ use embedded_io_async::{Read, Write};
 /// socket before it asks for the next.
 ///
 /// A closure `FnMut() -> impl Future<Output = Result<S, E>>` is a connector, for sockets that
-/// own their buffers; [`TcpConnector`](crate::TcpConnector) opens embassy-net TCP sockets over
-/// buffers it lends them; [`TlsConnector`](crate::tls::TlsConnector) puts TLS on top of
+/// own their buffers; `TcpConnector` (feature `embassy-net`) opens embassy-net TCP sockets over
+/// buffers it lends them; `tls::TlsConnector` (feature `tls`) puts TLS on top of
 /// another connector.
 ///
 /// # The socket's `read` must be cancel safe
@@ -24,9 +24,9 @@ use embedded_io_async::{Read, Write};
 /// and stops waiting for a read when something else comes first: the read's future is then
 /// dropped, and must not have taken bytes it did not return. embassy-net's `TcpSocket` and
 /// `embedded-io-adapters`' tokio and futures adapters are cancel safe; embedded-tls's
-/// `TlsConnection` is not, which is why [`TlsConnector`](crate::tls::TlsConnector) wraps it.
+/// `TlsConnection` is not, which is why `tls::TlsConnector` wraps it.
 /// Writes and flushes are always awaited to the end; give the socket a timeout
-/// ([`TcpConnector::timeout`](crate::TcpConnector::timeout)) so that a peer that stopped
+/// (`TcpConnector::timeout`) so that a peer that stopped
 /// reading does not hold them forever.
 ///
 /// ```
@@ -47,6 +47,9 @@ use embedded_io_async::{Read, Write};
 /// impl embedded_io_async::Write for Nowhere {
 ///     async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
 ///         Ok(buf.len())
+///     }
+///     async fn flush(&mut self) -> Result<(), Self::Error> {
+///         Ok(())
 ///     }
 /// }
 ///
@@ -110,7 +113,6 @@ pub use tcp::TcpConnector;
 mod tcp {
     use embassy_net::tcp::{ConnectError, TcpSocket};
     use embassy_net::{IpEndpoint, Stack};
-    use core::future::Future;
 
     use embassy_time::Duration;
 
@@ -196,14 +198,12 @@ mod tcp {
             Ok(socket)
         }
 
-        fn close<'a>(socket: &mut TcpSocket<'a>) -> impl Future<Output = ()>
+        async fn close<'a>(socket: &mut TcpSocket<'a>)
         where
             Self: 'a,
         {
-            async move {
-                socket.close();
-                let _ = embassy_time::with_timeout(CLOSE_TIMEOUT, socket.flush()).await;
-            }
+            socket.close();
+            let _ = embassy_time::with_timeout(CLOSE_TIMEOUT, socket.flush()).await;
         }
     }
 

@@ -119,7 +119,10 @@ impl<C: Connect, M: RawMutex + 'static> Connection<C, M> {
                             }
                         }
                         Err(e) => {
-                            crate::fmt::log_warn!("MQTT connect failed: {}", crate::fmt::Debug2(&e));
+                            crate::fmt::log_warn!(
+                                "MQTT connect failed: {}",
+                                crate::fmt::Debug2(&e)
+                            );
                             let error = DebugText(&e);
                             shared.with(|core, _| core.handle_connect_failed(now, &error));
                             *last_error = Some(Error::Connect(format!("{e:?}")));
@@ -197,8 +200,8 @@ impl<'a, C: Connect + 'a, M: RawMutex + 'static> Open<'a, C, M> {
                     self.shared.with(|core, _| core.finish_callbacks(now, run));
                 }
                 Step::Close => {
-                    let _ = embassy_time::with_timeout(CLOSE_TIMEOUT, C::close(&mut self.socket))
-                        .await;
+                    let _ =
+                        embassy_time::with_timeout(CLOSE_TIMEOUT, C::close(&mut self.socket)).await;
                     self.shared
                         .with(|core, now| core.handle_transport_closed(now, None));
                     crate::fmt::log_debug!("MQTT socket closed");
@@ -206,7 +209,9 @@ impl<'a, C: Connect + 'a, M: RawMutex + 'static> Open<'a, C, M> {
                 }
                 Step::Stop(result) => {
                     let error = self.last_error.take();
-                    return Ended::Stopped(result.map_err(|end| error.unwrap_or(Error::from_end(end))));
+                    return Ended::Stopped(
+                        result.map_err(|end| error.unwrap_or(Error::from_end(end))),
+                    );
                 }
                 _ => {
                     if let Some(bytes) = &mut out {

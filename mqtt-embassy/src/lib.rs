@@ -12,7 +12,8 @@
 //!   ([`Config`]), MQTT 5.0 properties.
 //! - **Automatic reconnection** with the session's backoff ([`Settings::reconnect`]): the
 //!   [`Connection`] task opens a new socket with the application's [`Connect`]or (a closure,
-//!   [`TcpConnector`], or [`tls::TlsConnector`]), and the session sends again what the broker
+//!   `TcpConnector` (feature `embassy-net`, on by default), or `tls::TlsConnector` (feature
+//!   `tls`)), and the session sends again what the broker
 //!   had not acknowledged.
 //! - **An awaitable publish** that resolves at PUBACK (QoS 1) or PUBCOMP (QoS 2)
 //!   ([`Client::publish`], [`PendingPublish`]), message delivery to bounded streams
@@ -84,16 +85,16 @@ mod connect;
 mod connection;
 mod error;
 mod fmt;
-#[cfg(feature = "tls")]
-pub mod tls;
 
 pub use crate::client::{Client, Events, Messages, PendingPublish, PublishOutcome};
+pub use crate::connect::Connect;
 #[cfg(feature = "embassy-net")]
 pub use crate::connect::TcpConnector;
-pub use crate::connect::Connect;
 pub use crate::connection::Connection;
 pub use crate::error::Error;
-pub use mqtt_client::{self as client_core, ClientEvent, Hook, Message, Overflow, Settings, StreamEnd};
+pub use mqtt_client::{
+    self as client_core, ClientEvent, Hook, Message, Overflow, Settings, StreamEnd,
+};
 pub use mqtt_proto::{self as proto, QoS, ReasonCode};
 pub use mqtt_session::{
     self as session, AckMode, Backoff, Command, Config, PublishId, Published, Received, Version,
