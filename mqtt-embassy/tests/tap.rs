@@ -143,9 +143,11 @@ fn start_mosquitto() -> Broker {
         .stderr(Stdio::null())
         .spawn()
         .expect("start mosquitto");
+    // Killed and waited for on every path, the panic below included.
+    let broker = Broker { child, dir };
     for _ in 0..200 {
         if std::net::TcpStream::connect("192.168.69.1:1883").is_ok() {
-            return Broker { child, dir };
+            return broker;
         }
         std::thread::sleep(Duration::from_millis(25));
     }
