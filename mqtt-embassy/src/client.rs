@@ -155,6 +155,7 @@ impl<M: RawMutex + 'static> Client<M> {
         let mut watch = Watch {
             shared: self.shared(),
             events: None,
+            connect_error: None,
         };
         poll_fn(|cx| watch.poll_connected(cx.waker())).await
     }
@@ -538,19 +539,32 @@ impl<M: RawMutex + 'static> core::fmt::Debug for Client<M> {
 struct Watch<'a, M: RawMutex + 'static> {
     shared: &'a Shared<M>,
     events: Option<EventsId>,
+    connect_error: Option<alloc::string::String>,
 }
 
 impl<M: RawMutex + 'static> Watch<'_, M> {
     fn poll_connected(&mut self, waker: &Waker) -> Poll<Result<(), Error>> {
         self.shared.with(|core, _| {
             let events = *self.events.get_or_insert_with(|| core.open_events());
-            // Events only wake this task; the state is read from the core.
-            while let Poll::Ready(Some(_)) = core.poll_event(events, Some(waker)) {}
+            // Events wake this task; the state is read from the core, and the connector's
+            // last error from the events, for a first connection that failed.
+            while let Poll::Ready(Some(event)) = core.poll_event(events, Some(waker)) {
+                if let ClientEvent::ConnectFailed { error } = event {
+                    self.connect_error = Some(error);
+                }
+            }
             if core.is_connected() {
                 return Poll::Ready(Ok(()));
             }
             match core.poll_stopped(Some(waker)) {
                 Poll::Ready(Ok(())) => Poll::Ready(Err(Error::Closed)),
+                Poll::Ready(Err(mqtt_client::End::ConnectFailed))
+                    if self.connect_error.is_some() =>
+                {
+                    Poll::Ready(Err(Error::Connect(
+                        self.connect_error.take().unwrap_or_default(),
+                    )))
+                }
                 Poll::Ready(Err(end)) => Poll::Ready(Err(Error::from_end(end))),
                 Poll::Pending => Poll::Pending,
             }

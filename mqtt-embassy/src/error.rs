@@ -46,6 +46,7 @@ impl Error {
                 reason => Error::Disconnected(Box::new(reason)),
             },
             End::Usage(e) => Error::Usage(e),
+            End::ConnectFailed => Error::Connect(String::from("the socket could not be opened")),
             _ => Error::Disconnected(Box::new(DisconnectReason::TransportClosed)),
         }
     }

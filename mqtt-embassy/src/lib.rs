@@ -85,6 +85,8 @@ mod connect;
 mod connection;
 mod error;
 mod fmt;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use crate::client::{Client, Events, Messages, PendingPublish, PublishOutcome};
 pub use crate::connect::Connect;
