@@ -31,7 +31,11 @@ fn peak_heap_for_connect_subscribe_and_40_in_flight() {
         child(address.parse().expect("the broker's address"));
         return;
     }
-    for version in [Version::V311, Version::V5] {
+    for (version, scenario) in [
+        (Version::V311, "40"),
+        (Version::V5, "40"),
+        (Version::V5, "firmware"),
+    ] {
         let output = std::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 "peak_heap_for_connect_subscribe_and_40_in_flight",
@@ -43,6 +47,7 @@ fn peak_heap_for_connect_subscribe_and_40_in_flight() {
                 "MQTT_EMBASSY_HEAP_VERSION",
                 if version == Version::V5 { "5" } else { "4" },
             )
+            .env("MQTT_EMBASSY_HEAP_SCENARIO", scenario)
             .output()
             .expect("run the child");
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -61,9 +66,15 @@ fn peak_heap_for_connect_subscribe_and_40_in_flight() {
             .map(|n| n.parse().unwrap())
             .collect();
         let (peak, in_flight, blocks) = (numbers[0], numbers[1], numbers[2]);
-        println!(
-            "{version}: peak heap {peak} bytes; {in_flight} bytes live with 40 publishes out; {blocks} blocks at the peak"
-        );
+        if scenario == "firmware" {
+            println!(
+                "{version}, the firmware's behaviour (one QoS 1 publish at a time, its echo received, 10 times): peak heap {peak} bytes; {blocks} blocks at the peak"
+            );
+        } else {
+            println!(
+                "{version}: peak heap {peak} bytes; {in_flight} bytes live with 40 publishes out; {blocks} blocks at the peak"
+            );
+        }
         assert!(
             peak <= BUDGET,
             "{version}: peak heap {peak} bytes over the {BUDGET}-byte budget"
@@ -135,10 +146,19 @@ fn child(address: std::net::SocketAddr) {
                 })
             }
         };
+        let firmware = std::env::var("MQTT_EMBASSY_HEAP_SCENARIO").as_deref() == Ok("firmware");
         let mut config = Config::new(client_id("heap"), version);
-        config.max_inflight = 40.try_into().unwrap();
         let mut settings = settings();
-        settings.stream_capacity = 8;
+        if firmware {
+            // As mqtt-embassy/firmware configures it.
+            config.max_inflight = 4.try_into().unwrap();
+            config.max_queued = 8;
+            settings.stream_capacity = 4;
+            settings.event_capacity = 1;
+        } else {
+            config.max_inflight = 40.try_into().unwrap();
+            settings.stream_capacity = 8;
+        }
         let (client, default, connection) = Client::new(config, settings, 7, connector);
         drop(default);
         let task = tokio::task::spawn_local(connection.run());
@@ -148,6 +168,24 @@ fn child(address: std::net::SocketAddr) {
             .unwrap();
         let topic = format!("test/{}/temp", client_id("heap"));
         let mut messages = client.subscription(&topic, QoS::AtLeastOnce).await.unwrap();
+        if firmware {
+            for n in 0..10u32 {
+                let payload = format!("{{\"n\":{n},\"c\":21}}");
+                client
+                    .publish(&topic, payload, QoS::AtLeastOnce, false)
+                    .await
+                    .unwrap();
+                tokio::time::timeout(WAIT, messages.recv())
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+            let live = dhat::HeapStats::get().curr_bytes;
+            drop(messages);
+            client.disconnect().await.unwrap();
+            task.await.unwrap().unwrap();
+            return live;
+        }
         // The application reads its messages as they come.
         let reader = tokio::task::spawn_local(async move {
             for _ in 0..40 {
