@@ -228,6 +228,8 @@ impl<M: RawMutex + 'static> Client<M> {
     /// complete, sends DISCONNECT, writes everything queued, closes the socket, and ends the
     /// connection task.
     ///
+    /// Cancel safety: dropping the future does not stop the disconnect, which goes on.
+    ///
     /// # Errors
     ///
     /// [`Error::Closed`] when the client had stopped already; why it stopped when that was

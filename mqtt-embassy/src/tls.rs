@@ -143,9 +143,18 @@ pub struct Verified<'a, R, const CERT_SIZE: usize = 4096> {
     verifier: CertVerifier<'a, Aes128GcmSha256, NoClock, CERT_SIZE>,
 }
 
-impl<'a, R: CryptoRngCore, const CERT_SIZE: usize> Verified<'a, R, CERT_SIZE> {
-    /// Verifies against `ca_der`, with randomness from `rng` (the chip's RNG).
+impl<'a, R: CryptoRngCore> Verified<'a, R> {
+    /// Verifies against `ca_der`, with randomness from `rng` (the chip's RNG), for server
+    /// certificates up to 4 KiB.
     pub fn new(rng: R, ca_der: &'a [u8]) -> Self {
+        Verified::with_cert_size(rng, ca_der)
+    }
+}
+
+impl<'a, R: CryptoRngCore, const CERT_SIZE: usize> Verified<'a, R, CERT_SIZE> {
+    /// [`new`](Verified::new) for server certificates up to `CERT_SIZE` bytes:
+    /// `Verified::<_, 2048>::with_cert_size(rng, ca_der)`.
+    pub fn with_cert_size(rng: R, ca_der: &'a [u8]) -> Self {
         Verified {
             rng,
             verifier: CertVerifier::new(Certificate::X509(ca_der)),

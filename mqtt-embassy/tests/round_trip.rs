@@ -304,3 +304,46 @@ fn callbacks_route_by_command_condition_and_priority() {
         });
     }
 }
+
+#[test]
+fn messages_are_forwarded_into_an_embassy_sync_channel() {
+    use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+    use embassy_sync::channel::Channel;
+
+    run(Duration::from_secs(30), async {
+        let version = Version::V5;
+        let topic = topic("fwd");
+        let (client, _default, _task) = start(
+            config(version, &client_id("fwd")),
+            settings(),
+            broker().tcp(version),
+        )
+        .await;
+        let mut messages = client.subscription(&topic, QoS::AtLeastOnce).await.unwrap();
+        // A channel of two: the forwarder takes a message from the stream (which acknowledges
+        // it) only once the channel has room.
+        let channel: &'static Channel<CriticalSectionRawMutex, mqtt_embassy::Message, 2> =
+            Box::leak(Box::new(Channel::new()));
+        let forwarder = tokio::task::spawn_local(async move {
+            messages.forward(channel).await;
+        });
+        for n in 0..5u8 {
+            client
+                .publish(&topic, vec![n], QoS::AtLeastOnce, false)
+                .await
+                .unwrap();
+        }
+        let mut got = Vec::new();
+        for _ in 0..5 {
+            let message = tokio::time::timeout(WAIT, channel.receive()).await.unwrap();
+            got.push(message.payload[0]);
+        }
+        assert_eq!(got, [0, 1, 2, 3, 4]);
+        client.disconnect().await.unwrap();
+        // The stream ends when the client stops, and with it the forwarding.
+        tokio::time::timeout(WAIT, forwarder)
+            .await
+            .unwrap()
+            .unwrap();
+    });
+}

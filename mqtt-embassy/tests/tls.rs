@@ -59,7 +59,7 @@ fn connector(
         incoming: leak(16_640),
     };
     let config = TlsConfig::new().with_server_name(name);
-    let provider: Verified<'static, _> = Verified::new(rand_core::OsRng, der(ca_pem));
+    let provider = Verified::new(rand_core::OsRng, der(ca_pem));
     TlsConnector::new(support::tcp(address), config, provider, buffers)
 }
 
