@@ -42,9 +42,16 @@ impl Broker {
     }
 }
 
-/// The broker for this test process, started on first use.
+/// The broker for this test process, started on first use. Also turns on log output for
+/// `RUST_LOG`.
 pub fn broker() -> &'static Broker {
     static BROKER: OnceLock<Broker> = OnceLock::new();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("off"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
     BROKER.get_or_init(|| match std::env::var("MQTT_TEST_TCP") {
         Ok(tcp) => {
             let address = |v: &str| v.parse().unwrap_or_else(|e| panic!("{v}: {e}"));
@@ -156,7 +163,15 @@ pub fn topic(test: &str) -> String {
 
 /// Runs a test's future on a current-thread tokio runtime, in a `LocalSet` (the connection
 /// task need not be `Send`), within `limit`.
+///
+/// With the embedded broker, the tests of a process run one at a time: rumqttd 0.20 now and
+/// then closes a new connection before its CONNACK when several clients connect at once, and
+/// then panics when that client id connects again (a stale will handler), which would fail
+/// later tests. mosquitto takes them all at once.
 pub fn run<F: Future<Output = ()>>(limit: Duration, future: F) {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn =
+        (!broker().external).then(|| ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner()));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
