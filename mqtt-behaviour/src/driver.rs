@@ -84,6 +84,12 @@ pub trait Adapter: 'static {
     /// A connected client; dropping it disconnects.
     type Client: TestClient;
 
+    /// Whether the adapter has a transport for `endpoint`: scenarios skip the others.
+    fn supports(endpoint: &Endpoint) -> bool {
+        let _ = endpoint;
+        true
+    }
+
     /// Connects as `spec` says, with automatic reconnection ([`Spec::backoff`]); returns
     /// once the broker has accepted the connection, with the default stream (every message
     /// nothing else takes) open from the start. Panics when the connection fails.

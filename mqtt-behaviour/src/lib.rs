@@ -1,6 +1,6 @@
 //! The end-to-end behaviour suite: every scenario written once, as a function generic over an
 //! [`Adapter`], and run against each adapter by the files in `tests/` (tokio, smol,
-//! async-std, blocking) through [`behaviour_suite!`].
+//! async-std, blocking, embassy) through [`behaviour_suite!`].
 //!
 //! An adapter implements [`Adapter`] and [`TestClient`]: connect as a [`Spec`] says,
 //! subscribe, publish and wait, read the messages nobody else takes. The scenarios, the
@@ -13,12 +13,14 @@ pub mod support;
 
 mod adapters;
 mod driver;
+mod embassy;
 pub mod proxies;
 pub mod restart;
 pub mod scenarios;
 
 pub use adapters::{Async, BlockOn, Blocking};
 pub use driver::{Adapter, Endpoint, Got, Spec, TestClient, WAIT};
+pub use embassy::Embassy;
 
 /// One `#[test]` per scenario for `$adapter`.
 #[macro_export]
