@@ -103,6 +103,7 @@ fn main() {
         tokio.block_on(common::rumqttc_run(
             qos,
             count,
+            None,
             support::broker().tcp(Version::V311),
             &support::topic("bench-rumqttc"),
             [

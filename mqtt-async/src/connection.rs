@@ -10,7 +10,7 @@ use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
-use mqtt_client::{ClientEvent, Error, EventsId, Step};
+use mqtt_client::{ClientEvent, Error, EventsId, ReadRoom, Step};
 use tracing::{debug, info, warn};
 
 use crate::client::{Client, Handle, Shared};
@@ -19,10 +19,6 @@ use crate::runtime::{Io, Runtime, Shutdown};
 
 /// The most buffers handed to one vectored write.
 const MAX_IOVECS: usize = 64;
-
-/// The room offered to the first read of a client, and the most it grows to.
-const MIN_READ_ROOM: usize = 1024;
-const MAX_READ_ROOM: usize = 64 * 1024;
 
 /// How long closing a transport may take (a TLS close_notify to a dead peer).
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(1);
@@ -45,7 +41,7 @@ pub struct Connection<R: Runtime> {
     read_buf: BytesMut,
     /// Room to offer each read: doubles whenever a read fills it, so an idle client holds a
     /// small buffer and a busy one reads many packets per system call.
-    read_room: usize,
+    read_room: ReadRoom,
     /// The error of the last transport, for the caller when the client stops.
     last_error: Option<Error>,
     /// Connection events, for the log.
@@ -76,7 +72,7 @@ impl<R: Runtime> Connection<R> {
             out: VecDeque::new(),
             unflushed: 0,
             read_buf: BytesMut::new(),
-            read_room: MIN_READ_ROOM,
+            read_room: ReadRoom::new(),
             last_error: None,
             events,
         }
@@ -244,8 +240,9 @@ impl<R: Runtime> Connection<R> {
     /// Waits for the socket, the core's deadline, or a command: the first that is ready, in
     /// that order of preference.
     async fn wait(&mut self, deadline: Option<std::time::Instant>, can_read: bool) -> Wake {
-        if self.read_buf.capacity() - self.read_buf.len() < self.read_room / 4 {
-            self.read_buf.reserve(self.read_room);
+        let room = self.read_room.get();
+        if self.read_buf.capacity() - self.read_buf.len() < room / 4 {
+            self.read_buf.reserve(room);
         }
         let writing = !self.out.is_empty() || self.unflushed > 0;
         let (io, out, read_buf, wake) = (
@@ -314,9 +311,7 @@ impl<R: Runtime> Connection<R> {
                 self.shared.lock().handle_transport_closed(now, None);
             }
             Wake::Read(Ok(n)) => {
-                if n >= self.read_room {
-                    self.read_room = (self.read_room * 2).min(MAX_READ_ROOM);
-                }
+                self.read_room.record(n);
                 self.shared.lock().handle_read_buf(now, &mut self.read_buf);
             }
             Wake::Timer => self.shared.lock().handle_timeout(now),

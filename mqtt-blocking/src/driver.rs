@@ -10,7 +10,7 @@ use std::task::{Poll as TaskPoll, Wake, Waker};
 
 use bytes::Bytes;
 use mio::{Events, Poll, Token};
-use mqtt_client::{ClientEvent, EventsId, Step};
+use mqtt_client::{ClientEvent, EventsId, ReadRoom, Step};
 use mqtt_session::DisconnectReason;
 use tracing::{debug, info, warn};
 
@@ -20,10 +20,6 @@ use mqtt_client::Error;
 
 const SOCKET: Token = Token(0);
 const WAKER: Token = Token(1);
-
-/// The read buffer. Each turn of the loop reads once, then writes: acknowledgements of what
-/// was read go out before the next read, even while the broker keeps sending.
-const READ_CHUNK: usize = 64 * 1024;
 
 /// When [`Driver::run`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +59,11 @@ pub(crate) struct Driver {
     may_read: bool,
     /// The socket may take bytes (no `WouldBlock` since the last writable event).
     may_write: bool,
+    /// Where reads land. Each turn of the loop reads once, then writes: acknowledgements of
+    /// what was read go out before the next read, even while the broker keeps sending. It
+    /// starts empty and grows as [`ReadRoom`] says: an idle client holds 1 KiB.
     read_buf: Vec<u8>,
+    read_room: ReadRoom,
     /// The error of the last transport, and why the last connection ended, for the caller.
     last_error: Option<Error>,
     last_reason: Option<DisconnectReason>,
@@ -83,7 +83,8 @@ impl Driver {
             out: VecDeque::new(),
             may_read: false,
             may_write: false,
-            read_buf: vec![0; READ_CHUNK],
+            read_buf: Vec::new(),
+            read_room: ReadRoom::new(),
             last_error: None,
             last_reason: None,
             log: None,
@@ -197,7 +198,7 @@ impl Driver {
             let Some(transport) = &mut self.transport else {
                 return false;
             };
-            let status = transport.read(&mut self.read_buf, 1, |bytes| {
+            let status = transport.read(&mut self.read_buf, &mut self.read_room, 1, |bytes| {
                 progressed = true;
                 let now = shared.now();
                 shared.lock().core.handle_bytes(now, bytes);

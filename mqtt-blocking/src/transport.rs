@@ -10,6 +10,7 @@ use std::net::{Shutdown, ToSocketAddrs};
 use bytes::{Buf, Bytes};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
+use mqtt_client::ReadRoom;
 use rustls::ClientConnection;
 use rustls::pki_types::ServerName;
 #[cfg(feature = "websocket")]
@@ -155,14 +156,16 @@ impl Transport {
     }
 
     /// Reads what is available, up to about `limit` bytes, handing the plaintext to `sink`.
+    /// Without WebSocket the socket reads into `buf`, sized as `room` says.
     pub(crate) fn read(
         &mut self,
-        buf: &mut [u8],
+        buf: &mut Vec<u8>,
+        room: &mut ReadRoom,
         limit: usize,
         sink: impl FnMut(&[u8]),
     ) -> Result<ReadStatus, Error> {
         match self {
-            Transport::Direct { stream, .. } => stream.read_direct(buf, limit, sink),
+            Transport::Direct { stream, .. } => stream.read_direct(buf, room, limit, sink),
             #[cfg(feature = "websocket")]
             Transport::WebSocket(ws) => ws.read(limit, sink),
         }
@@ -216,10 +219,18 @@ impl Stream {
     /// [`Transport::read`] without WebSocket.
     fn read_direct(
         &mut self,
-        buf: &mut [u8],
+        buf: &mut Vec<u8>,
+        room: &mut ReadRoom,
         limit: usize,
         mut sink: impl FnMut(&[u8]),
     ) -> Result<ReadStatus, Error> {
+        if buf.len() < room.get() {
+            buf.resize(room.get(), 0);
+        }
+        let mut sink = |bytes: &[u8]| {
+            room.record(bytes.len());
+            sink(bytes);
+        };
         let mut total = 0;
         match &mut self.tls {
             None => loop {

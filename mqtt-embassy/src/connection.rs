@@ -9,16 +9,16 @@ use embassy_futures::select::{Either3, select3};
 use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, RawMutex};
 use embassy_time::{Duration, Timer};
 use embedded_io_async::{Error as _, ErrorKind, Read, Write};
-use mqtt_client::{Core, Step};
+use mqtt_client::{Core, ReadRoom, Step};
 use mqtt_session::Instant;
 
 use crate::client::{Client, Handle, Shared, now};
 use crate::connect::Connect;
 use crate::error::Error;
 
-/// The room offered to the first read of a connection, and the most it grows to.
-const MIN_READ_ROOM: usize = 256;
-const MAX_READ_ROOM: usize = 4096;
+/// The room offered to the first read of a connection, and the most it grows to: a
+/// microcontroller's share of [`ReadRoom`]'s defaults.
+const READ_ROOM: ReadRoom = ReadRoom::between(256, 4096);
 
 /// How long closing a socket in order may take.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -41,7 +41,7 @@ pub struct Connection<C: Connect, M: RawMutex + 'static = CriticalSectionRawMute
     connector: C,
     /// The error of the last socket, for the caller when the client stops.
     last_error: Option<Error>,
-    read_room: usize,
+    read_room: ReadRoom,
 }
 
 /// What woke the task up while it waited with an open socket.
@@ -66,7 +66,7 @@ impl<C: Connect, M: RawMutex + 'static> Connection<C, M> {
             client,
             connector,
             last_error: None,
-            read_room: MIN_READ_ROOM,
+            read_room: READ_ROOM,
         }
     }
 
@@ -173,7 +173,7 @@ struct Open<'a, C: Connect + 'a, M: RawMutex + 'static> {
     shared: &'a Arc<Shared<M>>,
     client: &'a Weak<Handle<M>>,
     socket: C::Socket<'a>,
-    read_room: &'a mut usize,
+    read_room: &'a mut ReadRoom,
     last_error: &'a mut Option<Error>,
 }
 
@@ -248,9 +248,7 @@ impl<'a, C: Connect + 'a, M: RawMutex + 'static> Open<'a, C, M> {
                             return Ended::Closed;
                         }
                         Wake::Read(Ok(n)) => {
-                            if n >= *self.read_room {
-                                *self.read_room = (*self.read_room * 2).min(MAX_READ_ROOM);
-                            }
+                            self.read_room.record(n);
                             self.shared
                                 .with(|core, now| core.handle_read_buf(now, &mut read_buf));
                         }
@@ -271,7 +269,7 @@ impl<'a, C: Connect + 'a, M: RawMutex + 'static> Open<'a, C, M> {
         can_read: bool,
     ) -> Wake<ErrorKind> {
         let start = read_buf.len();
-        let room = *self.read_room;
+        let room = self.read_room.get();
         if read_buf.capacity() - start < room / 2 {
             read_buf.reserve(room);
         }

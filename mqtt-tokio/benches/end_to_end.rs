@@ -9,6 +9,10 @@
 //! ```
 //!
 //! The parts are `qos0`, `qos1`, `qos2`, `latency` and `idle`; with none named, all run.
+//! `rate` (not run unless named) offers both clients the same fixed rates at each QoS and
+//! reports CPU time per message; `syscalls` does the same and then counts system calls per
+//! message with `perf stat -e raw_syscalls:sys_enter`, in a separate child process per client
+//! and rate, counting only the measured part of the run.
 //!
 //! Without `MQTT_TEST_TCP` it uses the embedded test broker, which is slower than mosquitto and
 //! makes the figures a measure of the broker as much as of the clients.
@@ -20,12 +24,14 @@ mod support;
 use std::time::{Duration, Instant};
 
 use common::{
-    Cpu, IdleRss, MORE_IDLE_CLIENTS, ROUNDS, Rss, Run, Tally, WINDOW, payload, report_idle_rss,
-    report_latency,
+    IdleRss, MORE_IDLE_CLIENTS, Measure, PACED_ROUNDS, RATES, ROUNDS, Rss, Run, Tally, WINDOW,
+    pace, paced_messages, payload, report_idle_rss, report_latency, report_syscalls,
 };
 use mqtt_tokio::{Client, QoS, Version};
 
-async fn ours(qos: QoS, messages: u32) -> Run {
+/// One run of our client: a subscriber and a publisher, `messages` at `qos`, offered as fast
+/// as the publisher takes them or at `rate` messages per second.
+async fn ours(qos: QoS, messages: u32, rate: Option<u32>) -> Run {
     let broker = support::broker();
     let topic = support::topic("bench");
     let mut options = broker.options(Version::V311, &support::client_id("bench-sub"));
@@ -42,7 +48,8 @@ async fn ours(qos: QoS, messages: u32) -> Run {
     options.session.max_queued = messages as usize;
     let (publisher, _) = Client::spawn(options).await.expect("publisher connects");
 
-    let (start, cpu) = (Instant::now(), Cpu::now());
+    let measure = Measure::start();
+    let start = Instant::now();
     let receiver = tokio::spawn(async move {
         let mut tally = Tally::new(messages);
         while !tally.complete() {
@@ -55,6 +62,7 @@ async fn ours(qos: QoS, messages: u32) -> Run {
     });
     let mut pending = Vec::with_capacity(messages as usize);
     for n in 0..messages {
+        pace(start, rate, n).await;
         pending.push(
             publisher
                 .start_publish(&topic, payload(n), qos, false)
@@ -66,12 +74,7 @@ async fn ours(qos: QoS, messages: u32) -> Run {
         p.await.expect("acknowledged");
     }
     let received = receiver.await.expect("receiver");
-    let run = Run {
-        messages,
-        received,
-        elapsed: start.elapsed(),
-        cpu: Cpu::since(cpu),
-    };
+    let run = measure.stop(messages, received);
     publisher.disconnect().await.ok();
     subscriber.disconnect().await.ok();
     run
@@ -81,10 +84,11 @@ fn rumqttc_options(id: &str) -> rumqttc::MqttOptions {
     common::rumqttc_options(id, support::broker().tcp(Version::V311))
 }
 
-async fn rumqttc_run(qos: QoS, messages: u32) -> Run {
+async fn rumqttc_run(qos: QoS, messages: u32, rate: Option<u32>) -> Run {
     common::rumqttc_run(
         qos,
         messages,
+        rate,
         support::broker().tcp(Version::V311),
         &support::topic("bench-rumqttc"),
         [
@@ -297,19 +301,59 @@ fn idle_rss(which: &str) {
     });
 }
 
+/// One run of `client`, as [`ours`] or [`rumqttc_run`] make it.
+async fn run(client: &str, qos: QoS, messages: u32, rate: Option<u32>) -> Run {
+    match client {
+        "ours" => ours(qos, messages, rate).await,
+        _ => rumqttc_run(qos, messages, rate).await,
+    }
+}
+
+/// The fixed-rate part: at each QoS, both clients offered the same rates ([`RATES`], then the
+/// slower client's unpaced rate, measured first), CPU time per message split into user and
+/// system time; then, when `syscalls` is asked for too, the system calls per message counted
+/// by perf in a separate run per client and rate.
+async fn paced(syscalls: bool) {
+    for qos in [QoS::AtMostOnce, QoS::AtLeastOnce, QoS::ExactlyOnce] {
+        let unpaced = |client| async move { run(client, qos, 20_000, None).await.achieved() };
+        let slower = unpaced("ours").await.min(unpaced("rumqttc").await);
+        let rates = [RATES[0], RATES[1], slower];
+        for rate in rates {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            for _ in 0..PACED_ROUNDS {
+                a.push(run("ours", qos, paced_messages(rate), Some(rate)).await);
+                b.push(run("rumqttc", qos, paced_messages(rate), Some(rate)).await);
+            }
+            Run::report_paced("ours", qos, rate, &mut a);
+            Run::report_paced("rumqttc", qos, rate, &mut b);
+        }
+        if syscalls {
+            report_syscalls("ours", qos, &rates);
+            report_syscalls("rumqttc", qos, &rates);
+        }
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 fn main() {
     if let Some(which) = common::idle_rss_argument() {
         return idle_rss(&which);
     }
+    if let Some((client, qos, rate, messages)) = common::paced_argument() {
+        runtime().block_on(run(&client, qos, messages, Some(rate)));
+        return;
+    }
     if std::env::var("MQTT_TEST_TCP").is_err() {
         eprintln!("MQTT_TEST_TCP is not set: measuring through the embedded broker");
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
+    runtime().block_on(async {
         println!(
             "end to end, MQTT 3.1.1, {} B payloads, in-flight window {WINDOW}",
             common::PAYLOAD
@@ -322,8 +366,8 @@ fn main() {
             if common::wanted(part) {
                 let (mut a, mut b) = (Vec::new(), Vec::new());
                 for _ in 0..ROUNDS {
-                    a.push(ours(qos, count).await);
-                    b.push(rumqttc_run(qos, count).await);
+                    a.push(ours(qos, count, None).await);
+                    b.push(rumqttc_run(qos, count, None).await);
                 }
                 Run::report("ours", qos, &mut a);
                 Run::report("rumqttc", qos, &mut b);
@@ -331,6 +375,11 @@ fn main() {
         }
         if common::wanted("latency") {
             latency(20).await;
+        }
+        // Not part of a run that names no part: it takes a few minutes.
+        let named = |part| std::env::args().any(|a| a == part);
+        if named("rate") || named("syscalls") {
+            paced(named("syscalls")).await;
         }
     });
     if common::wanted("idle") {

@@ -79,6 +79,152 @@ impl Cpu {
     }
 }
 
+/// The measured part of a run: wall time, CPU time and, in a child process started by
+/// [`count_syscalls`], the system calls perf counts while it lasts.
+pub struct Measure {
+    start: Instant,
+    cpu: Cpu,
+}
+
+impl Measure {
+    pub fn start() -> Measure {
+        perf_control("enable");
+        Measure {
+            start: Instant::now(),
+            cpu: Cpu::now(),
+        }
+    }
+
+    /// The run's figures: `received` of `messages` arrived.
+    pub fn stop(self, messages: u32, received: u32) -> Run {
+        let (elapsed, cpu) = (self.start.elapsed(), Cpu::since(self.cpu));
+        perf_control("disable");
+        Run {
+            messages,
+            received,
+            elapsed,
+            cpu,
+        }
+    }
+}
+
+/// Offered rates of the fixed-rate runs, messages per second. Each QoS also runs at the slower
+/// client's unpaced rate, measured just before.
+pub const RATES: [u32; 2] = [5_000, 20_000];
+/// How long a fixed-rate run offers messages.
+pub const PACED_SECONDS: u32 = 2;
+/// Runs per client, QoS and rate in the fixed-rate part.
+pub const PACED_ROUNDS: usize = 3;
+
+/// How many messages a fixed-rate run at `rate` offers.
+pub fn paced_messages(rate: u32) -> u32 {
+    rate * PACED_SECONDS
+}
+
+/// When message `n` is due in a run offering `rate` messages per second from `start`.
+pub fn due(start: Instant, rate: u32, n: u32) -> Instant {
+    start + Duration::from_secs_f64(f64::from(n) / f64::from(rate))
+}
+
+/// Waits until message `n` is due, when `rate` paces the run (tokio's timer: 1 ms steps, so
+/// the messages of each millisecond go out together).
+pub async fn pace(start: Instant, rate: Option<u32>, n: u32) {
+    if let Some(rate) = rate {
+        let at = due(start, rate, n);
+        if at > Instant::now() {
+            tokio::time::sleep_until(at.into()).await;
+        }
+    }
+}
+
+/// Sends a command (`enable`, `disable`) to the perf that started this process, if one did
+/// ([`count_syscalls`]), and waits for its acknowledgement.
+fn perf_control(command: &str) {
+    use std::io::{BufRead, Write};
+    let (Ok(ctl), Ok(ack)) = (
+        std::env::var("MQTT_BENCH_PERF_CTL"),
+        std::env::var("MQTT_BENCH_PERF_ACK"),
+    ) else {
+        return;
+    };
+    let mut ctl = std::fs::OpenOptions::new()
+        .write(true)
+        .open(ctl)
+        .expect("perf's control fifo");
+    writeln!(ctl, "{command}").expect("perf takes the command");
+    let mut line = String::new();
+    std::io::BufReader::new(std::fs::File::open(ack).expect("perf's ack fifo"))
+        .read_line(&mut line)
+        .expect("perf acknowledges");
+}
+
+/// Runs this benchmark again with `args` under `perf stat`, counting system calls
+/// (`raw_syscalls:sys_enter`, every thread) only while the child's [`Measure`] runs. `None`
+/// when perf is missing or can't count them.
+pub fn count_syscalls(args: &[String]) -> Option<u64> {
+    use std::process::Command;
+    let dir = std::env::temp_dir().join(format!("mqtt-bench-perf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let (ctl, ack, out) = (dir.join("ctl"), dir.join("ack"), dir.join("out"));
+    for fifo in [&ctl, &ack] {
+        let _ = std::fs::remove_file(fifo);
+        Command::new("mkfifo").arg(fifo).status().ok()?;
+    }
+    let status = Command::new("perf")
+        .args([
+            "stat",
+            "-x,",
+            "-e",
+            "raw_syscalls:sys_enter",
+            "-D",
+            "-1",
+            "-o",
+        ])
+        .arg(&out)
+        .arg(format!(
+            "--control=fifo:{},{}",
+            ctl.display(),
+            ack.display()
+        ))
+        .arg("--")
+        .arg(std::env::current_exe().ok()?)
+        .args(args)
+        .env("MQTT_BENCH_PERF_CTL", &ctl)
+        .env("MQTT_BENCH_PERF_ACK", &ack)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .ok()?;
+    let report = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    if !status.success() {
+        return None;
+    }
+    report
+        .lines()
+        .find(|l| l.contains("raw_syscalls:sys_enter"))
+        .and_then(|l| l.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// `Some(args)` after `--paced` when this process was started by [`count_syscalls`]: which
+/// client, QoS, rate and message count to run once.
+pub fn paced_argument() -> Option<(String, QoS, u32, u32)> {
+    let args: Vec<String> = std::env::args().collect();
+    let i = args.iter().position(|a| a == "--paced")?;
+    let field = |k: usize| args.get(i + k).cloned().unwrap_or_default();
+    let qos = match field(2).as_str() {
+        "0" => QoS::AtMostOnce,
+        "1" => QoS::AtLeastOnce,
+        _ => QoS::ExactlyOnce,
+    };
+    Some((
+        field(1),
+        qos,
+        field(3).parse().unwrap_or(0),
+        field(4).parse().unwrap_or(0),
+    ))
+}
+
 /// What one throughput run measured.
 pub struct Run {
     pub messages: u32,
@@ -121,6 +267,54 @@ impl Run {
             median.per_message(median.cpu.system),
             runs.len(),
         );
+    }
+}
+
+impl Run {
+    /// The median of `runs` of one client at one offered rate: the rate achieved and the CPU
+    /// time per message split into user and system time, with the system calls per message
+    /// counted in a separate run (`syscalls`, if counted).
+    pub fn report_paced(client: &str, qos: QoS, offered: u32, runs: &mut [Run]) {
+        let lost: u32 = runs.iter().map(|r| r.messages - r.received).sum();
+        runs.sort_by(|a, b| a.cpu_per_message().total_cmp(&b.cpu_per_message()));
+        let median = &runs[runs.len() / 2];
+        println!(
+            "{client:<8} {qos:<12?} offered {offered:>6}/s  achieved {:>7.0}/s  {:>6.2} us CPU/msg \
+             ({:.2} user + {:.2} system)  lost {lost}  (median of {})",
+            median.rate(),
+            median.cpu_per_message(),
+            median.per_message(median.cpu.user),
+            median.per_message(median.cpu.system),
+            runs.len(),
+        );
+    }
+
+    /// The unpaced rate of this run, messages per second.
+    pub fn achieved(&self) -> u32 {
+        self.rate() as u32
+    }
+}
+
+/// Prints the system calls per message of `client` at each rate, counted by perf in a child
+/// process per run ([`count_syscalls`]).
+pub fn report_syscalls(client: &str, qos: QoS, rates: &[u32]) {
+    for &rate in rates {
+        let messages = paced_messages(rate);
+        let args = [
+            "--paced".to_owned(),
+            client.to_owned(),
+            (qos as u8).to_string(),
+            rate.to_string(),
+            messages.to_string(),
+        ];
+        match count_syscalls(&args) {
+            Some(calls) => println!(
+                "{client:<8} {qos:<12?} offered {rate:>6}/s  {:>6.2} system calls/msg \
+                 (perf, a separate run)",
+                calls as f64 / f64::from(messages)
+            ),
+            None => println!("{client:<8} {qos:<12?} system calls not counted (no perf?)"),
+        }
     }
 }
 
@@ -207,6 +401,7 @@ impl IdleRss {
 pub async fn rumqttc_run(
     qos: QoS,
     messages: u32,
+    rate: Option<u32>,
     broker: SocketAddr,
     topic: &str,
     [subscriber_id, publisher_id]: [&str; 2],
@@ -225,7 +420,8 @@ pub async fn rumqttc_run(
     }
     let (publisher, mut pub_loop) = AsyncClient::new(rumqttc_options(publisher_id, broker), 4096);
 
-    let (start, cpu) = (Instant::now(), Cpu::now());
+    let measure = Measure::start();
+    let start = Instant::now();
     let receiver = tokio::spawn(async move {
         let mut tally = Tally::new(messages);
         while !tally.complete() {
@@ -268,6 +464,7 @@ pub async fn rumqttc_run(
         pub_loop
     });
     for n in 0..messages {
+        pace(start, rate, n).await;
         publisher
             .publish(topic, rumqttc_qos(qos), false, payload(n))
             .await
@@ -275,12 +472,7 @@ pub async fn rumqttc_run(
     }
     let received = receiver.await.expect("receiver");
     let _pub_loop = acks.await.expect("publisher loop");
-    Run {
-        messages,
-        received,
-        elapsed: start.elapsed(),
-        cpu: Cpu::since(cpu),
-    }
+    measure.stop(messages, received)
 }
 
 /// Whether the command line asks for `part` of the benchmark: it names it, or names no part.
