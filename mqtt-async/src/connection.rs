@@ -46,7 +46,12 @@ pub struct Connection<R: Runtime> {
     last_error: Option<Error>,
     /// Connection events, for the log.
     events: EventsId,
+    /// The timer armed for the core's deadline, and when it fires.
+    timer: Option<(std::time::Instant, Timer)>,
 }
+
+/// A runtime's sleep, boxed so that it outlives one wait.
+type Timer = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// What woke the task up.
 enum Wake {
@@ -75,6 +80,7 @@ impl<R: Runtime> Connection<R> {
             read_room: ReadRoom::new(),
             last_error: None,
             events,
+            timer: None,
         }
     }
 
@@ -244,19 +250,26 @@ impl<R: Runtime> Connection<R> {
         if self.read_buf.capacity() - self.read_buf.len() < room / 4 {
             self.read_buf.reserve(room);
         }
+        // The timer stays armed while the core's deadline only moves later, as a keep alive
+        // does with every write: firing early costs one turn (the core finds nothing due and
+        // names the later deadline), where arming a new timer on every turn cost the runtime's
+        // timer wheel an insert and a removal each time.
+        match deadline {
+            None => self.timer = None,
+            Some(deadline) => {
+                if !matches!(&self.timer, Some((armed, _)) if *armed <= deadline) {
+                    self.timer = Some((deadline, Box::pin(R::sleep_until(deadline))));
+                }
+            }
+        }
         let writing = !self.out.is_empty() || self.unflushed > 0;
-        let (io, out, read_buf, wake) = (
+        let (io, out, read_buf, wake, timer) = (
             &mut self.io,
             &self.out,
             &mut self.read_buf,
             &self.shared.wake,
+            &mut self.timer,
         );
-        let mut sleep = pin!(async move {
-            match deadline {
-                Some(deadline) => R::sleep_until(deadline).await,
-                None => std::future::pending().await,
-            }
-        });
         poll_fn(|cx| {
             if let Some(io) = io.as_mut() {
                 if writing && let Poll::Ready(wake) = poll_write_or_flush(io, out, cx) {
@@ -266,7 +279,10 @@ impl<R: Runtime> Connection<R> {
                     return Poll::Ready(Wake::Read(read));
                 }
             }
-            if sleep.as_mut().poll(cx).is_ready() {
+            if let Some((_, sleep)) = timer
+                && sleep.as_mut().poll(cx).is_ready()
+            {
+                *timer = None;
                 return Poll::Ready(Wake::Timer);
             }
             wake.poll(cx).map(|()| Wake::Core)
