@@ -11,7 +11,7 @@
 //! a [`Receiver`](std::sync::mpsc::Receiver) of messages ([`Client::messages`]), MQTT 5.0
 //! through [`Client::with_config`] and the `*_with` methods, and automatic reconnection.
 //!
-//! It offers what `mqtt-tokio` offers: TCP, TLS ([`ConnectOptions::tls`]), WebSocket and
+//! It offers what `mqtt-tokio` offers: TCP, TLS (the `tls` feature, on by default: [`ConnectOptions::tls`]), WebSocket and
 //! secure WebSocket (the `websocket` feature, off by default; [`ConnectOptions::websocket`]: a
 //! path, extra headers, subprotocol `mqtt`); manual acknowledgement ([`Client::ack`], and [`Client::take_message`] from a
 //! callback), sent in the order the messages arrived; MQTT 5.0 enhanced authentication and
@@ -47,6 +47,8 @@
 mod client;
 mod driver;
 mod options;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
 mod transport;
 
@@ -65,9 +67,11 @@ pub use mqtt_session::{
     self as session, AckMode, Command, Config, PublishId, Qos2Delivery, Received, RequestId,
     Version,
 };
+#[cfg(feature = "tls")]
 pub use mqtt_tls::TlsOptions;
 pub use options::{
     ConnectOptions, Connector, Hook, PublishOptions, SocketKeepalive, WebSocketOptions,
 };
+#[cfg(feature = "tls")]
 pub use rustls;
 pub use transport::CustomSocket;

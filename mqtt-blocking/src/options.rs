@@ -8,6 +8,7 @@ use std::time::Duration;
 use mqtt_client::Overflow;
 use mqtt_proto::{PublishProperties, QoS};
 use mqtt_session::Backoff;
+#[cfg(feature = "tls")]
 use rustls::ClientConfig;
 
 use crate::client::Client;
@@ -149,9 +150,13 @@ pub struct ConnectOptions {
     /// TLS (the seed's `ssl_ctx`): a rustls client configuration, or `None` for plain TCP.
     /// [`tls::webpki_roots`](crate::tls::webpki_roots) trusts the usual public roots;
     /// [`tls::with_ca_pem`](crate::tls::with_ca_pem) a private CA, with a client certificate
-    /// for mutual TLS.
+    /// for mutual TLS. Feature `tls` (on by default).
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls: Option<Arc<ClientConfig>>,
     /// Verify the broker's certificate against this name instead of `host`.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub tls_server_name: Option<String>,
     /// MQTT over WebSocket (Paho's `transport="websockets"`), over TLS too when
     /// [`tls`](Self::tls) is set; `None` (the default) for MQTT straight on TCP or TLS.
@@ -209,7 +214,9 @@ impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             port: 1883,
+            #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "tls")]
             tls_server_name: None,
             websocket: None,
             before_reconnect: None,
@@ -302,6 +309,20 @@ impl ConnectOptions {
         self
     }
 
+    /// Whether connections use TLS: [`tls`](Self::tls) is set (always `false` without the
+    /// `tls` feature).
+    ///
+    /// ```
+    /// let options = mqtt_blocking::ConnectOptions::port(1883);
+    /// assert!(!options.uses_tls());
+    /// ```
+    pub fn uses_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
     /// Sets [`tls`](Self::tls).
     ///
     /// ```
@@ -311,6 +332,8 @@ impl ConnectOptions {
     /// // The certificate names another host than the one connected to (an IP address, say).
     /// options.tls_server_name = Some("broker.example".into());
     /// ```
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn with_tls(mut self, config: Arc<ClientConfig>) -> ConnectOptions {
         self.tls = Some(config);
         self
@@ -330,6 +353,8 @@ impl ConnectOptions {
     /// # Errors
     ///
     /// [`Error::Tls`](crate::Error::Tls) when rustls refuses the configuration.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn with_tls_options(
         mut self,
         tls: &crate::tls::TlsOptions,
@@ -438,10 +463,13 @@ impl ConnectOptions {
 
 impl fmt::Debug for ConnectOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConnectOptions")
-            .field("port", &self.port)
+        let mut debug = f.debug_struct("ConnectOptions");
+        debug.field("port", &self.port);
+        #[cfg(feature = "tls")]
+        debug
             .field("tls", &self.tls.is_some())
-            .field("tls_server_name", &self.tls_server_name)
+            .field("tls_server_name", &self.tls_server_name);
+        debug
             .field("websocket", &self.websocket)
             .field("before_reconnect", &self.before_reconnect.is_some())
             .field("after_connect", &self.after_connect.is_some())
@@ -500,7 +528,7 @@ mod tests {
     fn defaults_are_the_seeds() {
         let options = ConnectOptions::default();
         assert_eq!(options.port, 1883);
-        assert!(options.tls.is_none() && options.sock_keepalive.is_none());
+        assert!(!options.uses_tls() && options.sock_keepalive.is_none());
         assert!(options.websocket.is_none());
         assert!(options.reconnect.is_some());
     }

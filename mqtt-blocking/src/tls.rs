@@ -1,4 +1,4 @@
-//! Ready-made rustls client configurations (ring provider) for
+//! Ready-made rustls client configurations (with the provider the features choose) for
 //! [`ConnectOptions::tls`](crate::ConnectOptions::tls).
 //!
 //! Any `rustls::ClientConfig` works there; these cover the usual cases. Certificates and host
@@ -30,10 +30,15 @@ pub use mqtt_tls::TlsOptions;
 /// ```
 /// let config = mqtt_blocking::tls::webpki_roots();
 /// ```
+#[cfg(all(feature = "webpki-roots", any(feature = "ring", feature = "aws-lc-rs")))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(all(feature = "webpki-roots", any(feature = "ring", feature = "aws-lc-rs"))))
+)]
 pub fn webpki_roots() -> Arc<ClientConfig> {
     TlsOptions::webpki_roots()
         .client_config()
-        .unwrap_or_else(|e| unreachable!("ring supports the default TLS versions: {e}"))
+        .unwrap_or_else(|e| unreachable!("the built-in provider supports TLS 1.2 and 1.3: {e}"))
 }
 
 /// Trusts exactly the certificate authorities in `ca_pem`, and with `client` presents that

@@ -11,7 +11,9 @@ use bytes::{Buf, Bytes};
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use mqtt_client::ReadRoom;
+#[cfg(feature = "tls")]
 use rustls::ClientConnection;
+#[cfg(feature = "tls")]
 use rustls::pki_types::ServerName;
 #[cfg(feature = "websocket")]
 use tungstenite::client::IntoClientRequest;
@@ -62,8 +64,16 @@ pub(crate) enum Transport {
 /// The byte stream: the socket, with TLS when configured.
 pub(crate) struct Stream {
     socket: Socket,
-    tls: Option<Box<ClientConnection>>,
+    tls: Option<Tls>,
 }
+
+/// A TLS connection driven by hand.
+#[cfg(feature = "tls")]
+type Tls = Box<ClientConnection>;
+
+/// Without the `tls` feature a stream never has TLS: no value of this type exists.
+#[cfg(not(feature = "tls"))]
+enum Tls {}
 
 /// The WebSocket layer: the upgrade handshake, then the connection.
 #[cfg(feature = "websocket")]
@@ -102,6 +112,9 @@ impl Transport {
             Some(connector) => Socket::Custom(connector(host, options.port)?),
             None => Socket::Tcp(TcpStream::from_std(tcp(host, options)?)),
         };
+        #[cfg(not(feature = "tls"))]
+        let tls = None;
+        #[cfg(feature = "tls")]
         let tls = match &options.tls {
             Some(config) => {
                 let name = options.tls_server_name.as_deref().unwrap_or(host);
@@ -201,6 +214,7 @@ impl Transport {
             },
         };
         if let Some(stream) = stream {
+            #[cfg(feature = "tls")]
             if let Some(tls) = &mut stream.tls {
                 tls.send_close_notify();
                 while tls.wants_write() {
@@ -250,50 +264,10 @@ impl Stream {
                     Err(e) => return Err(e.into()),
                 }
             },
-            Some(tls) => loop {
-                if total >= limit {
-                    return Ok(ReadStatus::More);
-                }
-                let eof = match tls.read_tls(&mut self.socket) {
-                    Ok(0) => true,
-                    Ok(_) => false,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                        return Ok(ReadStatus::WouldBlock);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e.into()),
-                };
-                let state = match tls.process_new_packets() {
-                    Ok(state) => state,
-                    Err(e) => {
-                        // Tell the broker why (the alert rustls queued), best effort.
-                        let _ = tls.write_tls(&mut self.socket);
-                        return Err(tls_error(e));
-                    }
-                };
-                let mut closed = state.peer_has_closed();
-                loop {
-                    match tls.reader().read(buf) {
-                        Ok(0) => {
-                            closed = true;
-                            break;
-                        }
-                        Ok(n) => {
-                            sink(&buf[..n]);
-                            total += n;
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                            closed = true;
-                            break;
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                if eof || closed {
-                    return Ok(ReadStatus::Closed);
-                }
-            },
+            #[cfg(feature = "tls")]
+            Some(tls) => read_tls(tls, &mut self.socket, buf, limit, sink),
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match *never {},
         }
     }
 
@@ -303,6 +277,8 @@ impl Stream {
         out: &mut VecDeque<Bytes>,
         plaintext: &mut usize,
     ) -> Result<(usize, bool), Error> {
+        #[cfg(not(feature = "tls"))]
+        let _ = plaintext; // only TLS holds plaintext back
         match &mut self.tls {
             None => {
                 let mut written = 0;
@@ -327,45 +303,116 @@ impl Stream {
                 }
                 Ok((written, false))
             }
-            Some(tls) => loop {
-                // Plaintext into rustls as far as its buffer takes it...
-                while let Some(front) = out.front_mut() {
-                    let n = tls.writer().write(front)?;
-                    if n == 0 {
-                        break;
-                    }
-                    *plaintext += n;
-                    front.advance(n);
-                    if front.is_empty() {
-                        out.pop_front();
-                    }
+            #[cfg(feature = "tls")]
+            Some(tls) => write_tls(tls, &mut self.socket, out, plaintext),
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match *never {},
+        }
+    }
+}
+
+/// [`Stream::read_direct`] through TLS.
+#[cfg(feature = "tls")]
+fn read_tls(
+    tls: &mut ClientConnection,
+    socket: &mut Socket,
+    buf: &mut [u8],
+    limit: usize,
+    mut sink: impl FnMut(&[u8]),
+) -> Result<ReadStatus, Error> {
+    let mut total = 0;
+    loop {
+        if total >= limit {
+            return Ok(ReadStatus::More);
+        }
+        let eof = match tls.read_tls(socket) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                return Ok(ReadStatus::WouldBlock);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let state = match tls.process_new_packets() {
+            Ok(state) => state,
+            Err(e) => {
+                // Tell the broker why (the alert rustls queued), best effort.
+                let _ = tls.write_tls(socket);
+                return Err(tls_error(e));
+            }
+        };
+        let mut closed = state.peer_has_closed();
+        loop {
+            match tls.reader().read(buf) {
+                Ok(0) => {
+                    closed = true;
+                    break;
                 }
-                // ...and records out to the socket.
-                if !tls.wants_write() {
-                    // Everything written, or plaintext waiting for the handshake to finish
-                    // (which needs the broker's answer, so a readable socket).
-                    let written = if tls.is_handshaking() {
-                        0
-                    } else {
-                        std::mem::take(plaintext)
-                    };
-                    return Ok((written, false));
+                Ok(n) => {
+                    sink(&buf[..n]);
+                    total += n;
                 }
-                while tls.wants_write() {
-                    match tls.write_tls(&mut self.socket) {
-                        Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
-                        Ok(_) => {}
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((0, true)),
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(e.into()),
-                    }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    closed = true;
+                    break;
                 }
-            },
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if eof || closed {
+            return Ok(ReadStatus::Closed);
+        }
+    }
+}
+
+/// [`Stream::write_direct`] through TLS.
+#[cfg(feature = "tls")]
+fn write_tls(
+    tls: &mut ClientConnection,
+    socket: &mut Socket,
+    out: &mut VecDeque<Bytes>,
+    plaintext: &mut usize,
+) -> Result<(usize, bool), Error> {
+    loop {
+        // Plaintext into rustls as far as its buffer takes it...
+        while let Some(front) = out.front_mut() {
+            let n = tls.writer().write(front)?;
+            if n == 0 {
+                break;
+            }
+            *plaintext += n;
+            front.advance(n);
+            if front.is_empty() {
+                out.pop_front();
+            }
+        }
+        // ...and records out to the socket.
+        if !tls.wants_write() {
+            // Everything written, or plaintext waiting for the handshake to finish
+            // (which needs the broker's answer, so a readable socket).
+            let written = if tls.is_handshaking() {
+                0
+            } else {
+                std::mem::take(plaintext)
+            };
+            return Ok((written, false));
+        }
+        while tls.wants_write() {
+            match tls.write_tls(socket) {
+                Ok(0) => return Err(Error::Io(io::ErrorKind::WriteZero.into())),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((0, true)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 }
 
 /// Writes the TLS records rustls has ready; `false` when the socket would block first.
+#[cfg(feature = "tls")]
 fn send_records(tls: &mut ClientConnection, socket: &mut Socket) -> io::Result<bool> {
     while tls.wants_write() {
         match tls.write_tls(socket) {
@@ -382,55 +429,61 @@ fn send_records(tls: &mut ClientConnection, socket: &mut Socket) -> io::Result<b
 /// The plaintext stream under WebSocket: non-blocking, `WouldBlock` when it must wait.
 impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let Some(tls) = &mut self.tls else {
-            return self.socket.read(buf);
-        };
-        loop {
-            // What rustls has to say first (handshake messages, alerts), best effort: a
-            // socket that can't take it now is writable again later, and the loop writes then.
-            send_records(tls, &mut self.socket)?;
-            match tls.reader().read(buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                // Closed without close_notify: an end like any other here.
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
-                other => return other,
-            }
-            match tls.read_tls(&mut self.socket) {
-                Ok(0) => return Ok(0),
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
-            if let Err(e) = tls.process_new_packets() {
-                // Tell the broker why (the alert rustls queued), best effort.
-                let _ = tls.write_tls(&mut self.socket);
-                return Err(io::Error::new(io::ErrorKind::InvalidData, e));
-            }
+        match &mut self.tls {
+            None => self.socket.read(buf),
+            #[cfg(feature = "tls")]
+            Some(tls) => read_plaintext(tls, &mut self.socket, buf),
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match *never {},
+        }
+    }
+}
+
+/// Plaintext from a TLS connection, for WebSocket: non-blocking.
+#[cfg(feature = "tls")]
+fn read_plaintext(
+    tls: &mut ClientConnection,
+    socket: &mut Socket,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    loop {
+        // What rustls has to say first (handshake messages, alerts), best effort: a
+        // socket that can't take it now is writable again later, and the loop writes then.
+        send_records(tls, socket)?;
+        match tls.reader().read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            // Closed without close_notify: an end like any other here.
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+            other => return other,
+        }
+        match tls.read_tls(socket) {
+            Ok(0) => return Ok(0),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if let Err(e) = tls.process_new_packets() {
+            // Tell the broker why (the alert rustls queued), best effort.
+            let _ = tls.write_tls(socket);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, e));
         }
     }
 }
 
 impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(tls) = &mut self.tls else {
-            return self.socket.write(buf);
-        };
-        for _ in 0..2 {
-            let n = tls.writer().write(buf)?;
-            if n > 0 || buf.is_empty() {
-                send_records(tls, &mut self.socket)?;
-                return Ok(n);
-            }
-            // rustls's buffer is full: make room, once.
-            if !send_records(tls, &mut self.socket)? {
-                break;
-            }
+        match &mut self.tls {
+            None => self.socket.write(buf),
+            #[cfg(feature = "tls")]
+            Some(tls) => write_plaintext(tls, &mut self.socket, buf),
+            #[cfg(not(feature = "tls"))]
+            Some(never) => match *never {},
         }
-        Err(io::ErrorKind::WouldBlock.into())
     }
 
     /// Every TLS record out to the socket.
     fn flush(&mut self) -> io::Result<()> {
+        #[cfg(feature = "tls")]
         if let Some(tls) = &mut self.tls
             && !send_records(tls, &mut self.socket)?
         {
@@ -438,6 +491,27 @@ impl Write for Stream {
         }
         Ok(())
     }
+}
+
+/// Plaintext into a TLS connection, for WebSocket: non-blocking.
+#[cfg(feature = "tls")]
+fn write_plaintext(
+    tls: &mut ClientConnection,
+    socket: &mut Socket,
+    buf: &[u8],
+) -> io::Result<usize> {
+    for _ in 0..2 {
+        let n = tls.writer().write(buf)?;
+        if n > 0 || buf.is_empty() {
+            send_records(tls, socket)?;
+            return Ok(n);
+        }
+        // rustls's buffer is full: make room, once.
+        if !send_records(tls, socket)? {
+            break;
+        }
+    }
+    Err(io::ErrorKind::WouldBlock.into())
 }
 
 #[cfg(feature = "websocket")]
@@ -753,6 +827,7 @@ fn open_tunnel(
 
 /// A TLS failure as the client's: the `rustls::Error` is its source, and a server that does
 /// not speak TLS is named as such.
+#[cfg(feature = "tls")]
 fn tls_error(error: rustls::Error) -> Error {
     let context = if matches!(error, rustls::Error::InvalidMessage(_)) {
         "TLS handshake: the server does not answer in TLS; is this a plain MQTT port?"
@@ -766,21 +841,20 @@ fn tls_error(error: rustls::Error) -> Error {
 /// A tungstenite error as the client's: I/O and TLS failures keep their kind.
 fn ws_error(error: tungstenite::Error) -> Error {
     match error {
-        tungstenite::Error::Io(e) => {
+        #[cfg(feature = "tls")]
+        tungstenite::Error::Io(e)
             if e.get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            match e
+                .into_inner()
+                .map(|inner| inner.downcast::<rustls::Error>())
             {
-                match e
-                    .into_inner()
-                    .map(|inner| inner.downcast::<rustls::Error>())
-                {
-                    Some(Ok(tls)) => tls_error(*tls),
-                    _ => Error::tls("TLS failed"),
-                }
-            } else {
-                Error::Io(e)
+                Some(Ok(tls)) => tls_error(*tls),
+                _ => Error::tls("TLS failed"),
             }
         }
+        tungstenite::Error::Io(e) => Error::Io(e),
         tungstenite::Error::Http(response) => {
             let context = format!(
                 "the broker refused the WebSocket upgrade: HTTP {}",
@@ -800,7 +874,7 @@ fn websocket_request(
     options: &ConnectOptions,
     websocket: &WebSocketOptions,
 ) -> Result<Request, Error> {
-    let scheme = if options.tls.is_some() { "wss" } else { "ws" };
+    let scheme = if options.uses_tls() { "wss" } else { "ws" };
     let host = if host.contains(':') {
         format!("[{host}]")
     } else {
