@@ -353,12 +353,12 @@ fn v5_cases() -> Vec<(String, Publish, rumqttc::v5::mqttbytes::v5::Publish)> {
         let mut p = ours(QoS::AtLeastOnce, len);
         let mut props = None;
         if with_props {
-            p.properties = PublishProperties {
+            p.set_properties(PublishProperties {
                 message_expiry_interval: Some(3600),
                 content_type: Some("application/json".into()),
                 user_properties: vec![UserProperty::new("trace-id", "4bf92f3577b34da6")],
                 ..PublishProperties::default()
-            };
+            });
             props = Some(r5::PublishProperties {
                 message_expiry_interval: Some(3600),
                 content_type: Some("application/json".into()),

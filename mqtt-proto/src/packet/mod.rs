@@ -111,8 +111,8 @@ impl PacketType {
 pub enum Packet {
     /// CONNECT (MQTT 5.0 §3.1).
     Connect(alloc::boxed::Box<Connect>),
-    /// CONNACK (MQTT 5.0 §3.2).
-    ConnAck(ConnAck),
+    /// CONNACK (MQTT 5.0 §3.2), boxed: it is large and comes once per connection.
+    ConnAck(alloc::boxed::Box<ConnAck>),
     /// PUBLISH (MQTT 5.0 §3.3).
     Publish(Publish),
     /// PUBACK (MQTT 5.0 §3.4).
@@ -135,10 +135,10 @@ pub enum Packet {
     PingReq,
     /// PINGRESP (MQTT 5.0 §3.13).
     PingResp,
-    /// DISCONNECT (MQTT 5.0 §3.14).
-    Disconnect(Disconnect),
-    /// AUTH (MQTT 5.0 §3.15), MQTT 5.0 only.
-    Auth(Auth),
+    /// DISCONNECT (MQTT 5.0 §3.14), boxed: it is large and comes at most once per connection.
+    Disconnect(alloc::boxed::Box<Disconnect>),
+    /// AUTH (MQTT 5.0 §3.15), MQTT 5.0 only; boxed, it is large and rare.
+    Auth(alloc::boxed::Box<Auth>),
 }
 
 impl Packet {
@@ -234,7 +234,9 @@ impl Packet {
             PacketType::Connect => {
                 Packet::Connect(alloc::boxed::Box::new(Connect::decode(version, &body)?))
             }
-            PacketType::ConnAck => Packet::ConnAck(ConnAck::decode(version, &body)?),
+            PacketType::ConnAck => {
+                Packet::ConnAck(alloc::boxed::Box::new(ConnAck::decode(version, &body)?))
+            }
             PacketType::PubAck => Packet::PubAck(PubAck::decode(version, &body)?),
             PacketType::PubRec => Packet::PubRec(PubRec::decode(version, &body)?),
             PacketType::PubRel => Packet::PubRel(PubRel::decode(version, &body)?),
@@ -253,8 +255,10 @@ impl Packet {
                     Packet::PingResp
                 }
             }
-            PacketType::Disconnect => Packet::Disconnect(Disconnect::decode(version, &body)?),
-            PacketType::Auth => Packet::Auth(Auth::decode(version, &body)?),
+            PacketType::Disconnect => {
+                Packet::Disconnect(alloc::boxed::Box::new(Disconnect::decode(version, &body)?))
+            }
+            PacketType::Auth => Packet::Auth(alloc::boxed::Box::new(Auth::decode(version, &body)?)),
         }))
     }
 }
@@ -276,7 +280,6 @@ macro_rules! impl_from_for_packet {
 }
 
 impl_from_for_packet!(
-    ConnAck,
     Publish,
     PubAck,
     PubRec,
@@ -285,16 +288,20 @@ impl_from_for_packet!(
     Subscribe,
     SubAck,
     Unsubscribe,
-    UnsubAck,
-    Disconnect,
-    Auth
+    UnsubAck
 );
 
-impl From<Connect> for Packet {
-    fn from(p: Connect) -> Packet {
-        Packet::Connect(alloc::boxed::Box::new(p))
-    }
+macro_rules! impl_from_for_boxed_packet {
+    ($($name:ident),*) => {
+        $(impl From<$name> for Packet {
+            fn from(p: $name) -> Packet {
+                Packet::$name(alloc::boxed::Box::new(p))
+            }
+        })*
+    };
 }
+
+impl_from_for_boxed_packet!(Connect, ConnAck, Disconnect, Auth);
 
 /// Splits packets off a byte stream.
 ///
@@ -446,5 +453,22 @@ impl Decoder {
         };
         let packet = Packet::decode(self.version, buf[0], Bytes::copy_from_slice(frame))?;
         Ok(packet.map(|packet| (packet, header + body)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every move of a packet is a copy of its size, and on a microcontroller every one is
+    /// stack: these bounds keep the common packets small (64-bit targets; a 32-bit target
+    /// halves the pointers).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn packet_sizes() {
+        use core::mem::size_of;
+        assert!(size_of::<Publish>() <= 80, "Publish: {}", size_of::<Publish>());
+        assert!(size_of::<Packet>() <= 96, "Packet: {}", size_of::<Packet>());
+        assert!(size_of::<PubAck>() <= 64, "PubAck: {}", size_of::<PubAck>());
     }
 }

@@ -1,5 +1,6 @@
 //! PUBLISH (MQTT 5.0 §3.3, MQTT 3.1.1 §3.3).
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::num::{NonZeroU16, NonZeroU32};
 
@@ -24,9 +25,21 @@ use crate::version::Version;
 /// let mut publish = Publish::new(TopicName::new("a/b")?, &b"hello"[..]);
 /// publish.qos = QoS::AtLeastOnce;
 /// publish.packet_id = PacketId::new(10);
+/// publish.properties_mut().message_expiry_interval = Some(60); // MQTT 5.0 only
+/// assert_eq!(publish.properties().message_expiry_interval, Some(60));
 /// # Ok::<(), mqtt_proto::topic::TopicError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// # Size
+///
+/// A `Publish` is 80 bytes on a 64-bit target (two [`Bytes`] handles, for the topic and the
+/// payload, and the flags). The MQTT 5.0 properties, 160 bytes and absent from most messages
+/// (and from every MQTT 3.1.1 one), live behind one `Box` that is allocated only when a property
+/// is set: read them with [`properties`](Self::properties), which returns an empty set when there
+/// are none, and write them with [`properties_mut`](Self::properties_mut) or
+/// [`set_properties`](Self::set_properties). Two packets that differ only in holding an empty
+/// set or none are equal.
+#[derive(Clone)]
 pub struct Publish {
     /// DUP: this is a re-delivery of an earlier attempt (MQTT 5.0 §3.3.1.1). Never set at QoS 0.
     pub dup: bool,
@@ -38,10 +51,38 @@ pub struct Publish {
     pub topic: TopicName,
     /// The packet identifier: present exactly when QoS is 1 or 2 (MQTT 5.0 §3.3.2.2).
     pub packet_id: Option<PacketId>,
-    /// MQTT 5.0 properties; empty for MQTT 3.1.1.
-    pub properties: PublishProperties,
     /// The application message (MQTT 5.0 §3.3.3).
     pub payload: Bytes,
+    /// MQTT 5.0 properties, `None` when there are none (see the type's docs).
+    properties: Option<Box<PublishProperties>>,
+}
+
+impl PartialEq for Publish {
+    fn eq(&self, other: &Publish) -> bool {
+        self.dup == other.dup
+            && self.qos == other.qos
+            && self.retain == other.retain
+            && self.packet_id == other.packet_id
+            && self.topic == other.topic
+            && self.payload == other.payload
+            && self.properties() == other.properties()
+    }
+}
+
+impl Eq for Publish {}
+
+impl core::fmt::Debug for Publish {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Publish")
+            .field("dup", &self.dup)
+            .field("qos", &self.qos)
+            .field("retain", &self.retain)
+            .field("topic", &self.topic)
+            .field("packet_id", &self.packet_id)
+            .field("properties", self.properties())
+            .field("payload", &self.payload)
+            .finish()
+    }
 }
 
 /// The properties of a PUBLISH (MQTT 5.0 §3.3.2.3), also used for the message a will becomes.
@@ -123,7 +164,24 @@ impl Properties for PublishProperties {
     }
 }
 
+/// The empty set that [`Publish::properties`] returns for a packet without properties.
+static NO_PROPERTIES: PublishProperties = PublishProperties::new();
+
 impl PublishProperties {
+    /// No property set; the same as `PublishProperties::default()`, usable in `const` context.
+    pub const fn new() -> PublishProperties {
+        PublishProperties {
+            payload_format_indicator: None,
+            message_expiry_interval: None,
+            topic_alias: None,
+            response_topic: None,
+            correlation_data: None,
+            user_properties: Vec::new(),
+            subscription_identifiers: Vec::new(),
+            content_type: None,
+        }
+    }
+
     /// `true` when no property is set.
     pub fn is_empty(&self) -> bool {
         // Field by field, without building a default to compare with; the pattern names every
@@ -158,9 +216,55 @@ impl Publish {
             retain: false,
             topic,
             packet_id: None,
-            properties: PublishProperties::default(),
+            properties: None,
             payload: payload.into(),
         }
+    }
+
+    /// The MQTT 5.0 properties; an empty set when there are none, always for MQTT 3.1.1.
+    #[inline]
+    pub fn properties(&self) -> &PublishProperties {
+        self.properties.as_deref().unwrap_or(&NO_PROPERTIES)
+    }
+
+    /// The MQTT 5.0 properties, to change them. Allocates an empty set (a `Box` of 160 bytes)
+    /// the first time on a packet that has none.
+    #[inline]
+    pub fn properties_mut(&mut self) -> &mut PublishProperties {
+        self.properties.get_or_insert_with(Box::default)
+    }
+
+    /// Replaces the MQTT 5.0 properties; an empty set frees the allocation.
+    pub fn set_properties(&mut self, properties: PublishProperties) {
+        self.properties = if properties.is_empty() {
+            None
+        } else {
+            Some(Box::new(properties))
+        };
+    }
+
+    /// The packet with these MQTT 5.0 properties (see [`set_properties`](Self::set_properties)).
+    #[must_use]
+    pub fn with_properties(mut self, properties: PublishProperties) -> Publish {
+        self.set_properties(properties);
+        self
+    }
+
+    /// Takes the MQTT 5.0 properties out, leaving none.
+    pub fn take_properties(&mut self) -> PublishProperties {
+        self.properties.take().map(|p| *p).unwrap_or_default()
+    }
+
+    /// Whether any MQTT 5.0 property is set.
+    #[inline]
+    pub fn has_properties(&self) -> bool {
+        self.properties.as_deref().is_some_and(|p| !p.is_empty())
+    }
+
+    /// The Topic Alias property, a shortcut for `properties().topic_alias`.
+    #[inline]
+    pub fn topic_alias(&self) -> Option<NonZeroU16> {
+        self.properties.as_deref().and_then(|p| p.topic_alias)
     }
 
     // Inlined into `Packet::decode`, the packet is built where the caller wants it.
@@ -208,7 +312,7 @@ impl Publish {
                 retain,
                 topic,
                 packet_id,
-                properties: PublishProperties::default(),
+                properties: None,
                 payload: body,
             });
         }
@@ -227,7 +331,11 @@ impl Publish {
             retain,
             topic,
             packet_id,
-            properties,
+            properties: if properties.is_empty() {
+                None
+            } else {
+                Some(Box::new(properties))
+            },
             payload: body,
         })
     }
@@ -246,12 +354,12 @@ impl Publish {
             (QoS::AtLeastOnce | QoS::ExactlyOnce, Some(_)) => {}
             _ => return Err(EncodeError::PacketIdMismatch),
         }
-        if self.topic.is_empty() && self.properties.topic_alias.is_none() {
+        if self.topic.is_empty() && self.topic_alias().is_none() {
             return Err(EncodeError::EmptyTopic);
         }
         // A Response Topic is a topic name, never empty (MQTT 5.0 §3.3.2.3.5, MQTT-4.7.3-1).
         if self
-            .properties
+            .properties()
             .response_topic
             .as_ref()
             .is_some_and(TopicName::is_empty)
@@ -271,10 +379,9 @@ impl Publish {
 
     /// The exact number of bytes [`encode`](Self::encode) writes.
     pub fn encoded_len(&self, version: Version) -> usize {
-        let properties_len = if version.is_v5() {
-            property::len(&self.properties)
-        } else {
-            0
+        let properties_len = match &self.properties {
+            Some(properties) if version.is_v5() => property::len(&**properties),
+            _ => 0,
         };
         packet_len(self.header_body_len(version, properties_len) + self.payload.len())
     }
@@ -336,10 +443,9 @@ impl Publish {
         self.check()?;
         // Most messages have no properties: skip walking them (an empty list measures 0 and
         // passes every check, in both versions).
-        let properties_len = if self.properties.is_empty() {
-            0
-        } else {
-            property::measure(&self.properties, version)?
+        let properties_len = match &self.properties {
+            Some(properties) => property::measure(&**properties, version)?,
+            None => 0,
         };
         Ok((
             properties_len,
@@ -366,7 +472,12 @@ impl Publish {
         if let Some(id) = self.packet_id {
             buf.put_u16(id.get());
         }
-        property::encode(&self.properties, properties_len, version, buf);
+        match &self.properties {
+            Some(properties) => property::encode(&**properties, properties_len, version, buf),
+            // An empty property list: its length, 0.
+            None if version.is_v5() => buf.put_u8(0),
+            None => {}
+        }
         if payload {
             buf.put_slice(&self.payload);
         }
