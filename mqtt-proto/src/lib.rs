@@ -57,9 +57,9 @@ pub use bytestring::ByteString;
 pub use error::{DecodeError, EncodeError};
 pub use packet::{
     AckProperties, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect, ConnectProperties,
-    Decoder, Disconnect, DisconnectProperties, Packet, PacketType, PubAck, PubComp, PubRec, PubRel,
-    Publish, PublishBuilder, PublishProperties, RetainHandling, SubAck, Subscribe,
-    SubscribeProperties, Subscription, SubscriptionOptions, UnsubAck, Unsubscribe,
+    Decoder, Disconnect, DisconnectProperties, Packet, PacketRef, PacketType, PubAck, PubComp,
+    PubRec, PubRel, Publish, PublishBuilder, PublishProperties, PublishRef, RetainHandling, SubAck,
+    Subscribe, SubscribeProperties, Subscription, SubscriptionOptions, UnsubAck, Unsubscribe,
     UnsubscribeProperties, Will, WillProperties,
 };
 pub use primitive::{MAX_PACKET_SIZE, MAX_STRING_LEN, MAX_VAR_INT, PacketId};

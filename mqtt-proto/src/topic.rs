@@ -161,6 +161,11 @@ impl TopicName {
             .map_err(|_| DecodeError::InvalidUtf8)
     }
 
+    /// Wraps a name that has been checked already.
+    pub(crate) fn from_checked(name: ByteString) -> TopicName {
+        TopicName(name)
+    }
+
     /// The name as a string slice.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -324,6 +329,26 @@ pub fn matches(filter: &str, topic: &str) -> bool {
         }
     }
     topic_levels.next().is_none()
+}
+
+/// Checks the topic name field of a PUBLISH without copying it: the checks of
+/// [`TopicName::decode`], in the same order, on borrowed bytes.
+///
+/// # Errors
+///
+/// [`DecodeError::NullCharacter`], [`DecodeError::InvalidUtf8`] and
+/// [`DecodeError::InvalidTopic`].
+#[inline]
+pub(crate) fn decode_name_ref(bytes: &[u8]) -> Result<&str, DecodeError> {
+    let forbidden = has_name_forbidden_byte(bytes);
+    if forbidden && bytes.contains(&0) {
+        return Err(DecodeError::NullCharacter);
+    }
+    let name = core::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)?;
+    if forbidden {
+        check_name(name)?;
+    }
+    Ok(name)
 }
 
 /// Whether `bytes` holds U+0000, `+` or `#`, which no topic name has. The scan has no early exit,

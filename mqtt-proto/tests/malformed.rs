@@ -87,6 +87,7 @@ fn decode_error(version: Version, wire: &[u8]) -> DecodeError {
         assert_eq!(&buf[..], wire, "a fixed header error consumed bytes");
     }
     assert_eq!(decoder.decode_slice(wire), Err(error.clone()));
+    assert_eq!(decoder.decode_ref(wire), Err(error.clone()));
     let mut bytes = Bytes::copy_from_slice(wire);
     assert_eq!(decoder.decode_bytes(&mut bytes), Err(error.clone()));
     assert_eq!(

@@ -75,6 +75,7 @@ fn decode(version: Version, wire: &[u8]) -> Packet {
         );
         assert_eq!(partial.len(), n, "a prefix was consumed");
         assert_eq!(decoder.decode_slice(&wire[..n]), Ok(None));
+        assert_eq!(decoder.decode_ref(&wire[..n]), Ok(None));
     }
     let mut buf = BytesMut::from(wire);
     let packet = decoder
@@ -90,6 +91,11 @@ fn decode(version: Version, wire: &[u8]) -> Packet {
         decoder.decode_slice(wire),
         Ok(Some((packet.clone(), wire.len())))
     );
+    let (borrowed, len) = decoder
+        .decode_ref(wire)
+        .expect("decode_ref agrees")
+        .expect("a whole packet");
+    assert_eq!((borrowed.into_owned(), len), (packet.clone(), wire.len()));
     assert_eq!(decoder.packet_len(wire), Ok(Some(wire.len())));
     packet
 }

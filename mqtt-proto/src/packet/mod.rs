@@ -7,6 +7,7 @@ mod connect;
 mod disconnect;
 mod publish;
 mod publish_builder;
+mod publish_ref;
 mod suback;
 mod subscribe;
 mod unsuback;
@@ -21,6 +22,7 @@ pub use connect::{Connect, ConnectProperties, Will, WillProperties};
 pub use disconnect::{Disconnect, DisconnectProperties};
 pub use publish::{Publish, PublishProperties};
 pub use publish_builder::PublishBuilder;
+pub use publish_ref::{PacketRef, PublishRef};
 pub use suback::SubAck;
 pub use subscribe::{
     RetainHandling, Subscribe, SubscribeProperties, Subscription, SubscriptionOptions,
@@ -438,6 +440,59 @@ impl Decoder {
         packet
     }
 
+    /// Decodes the first packet of a borrowed slice without copying a PUBLISH: its topic and
+    /// payload borrow `buf` ([`PublishRef`]); returns the packet and the number of bytes it took,
+    /// or `None` when `buf` does not hold a whole packet yet.
+    ///
+    /// This is the fastest way to read messages that are handled before the buffer is reused:
+    /// no reference count, and no allocation for a PUBLISH without MQTT 5.0 properties. Other
+    /// packets come back owned ([`PacketRef::Other`]).
+    ///
+    /// ```
+    /// use mqtt_proto::{Decoder, PacketRef, Version};
+    ///
+    /// let decoder = Decoder::new(Version::V311);
+    /// // A QoS 0 PUBLISH to "t" with payload "x", then a PINGRESP.
+    /// let mut input = &[0x30, 0x04, 0x00, 0x01, b't', b'x', 0xD0, 0x00][..];
+    /// while let Some((packet, len)) = decoder.decode_ref(input)? {
+    ///     match packet {
+    ///         PacketRef::Publish(p) => assert_eq!((p.topic, p.payload), ("t", &b"x"[..])),
+    ///         other => assert_eq!(other.into_owned(), mqtt_proto::Packet::PingResp),
+    ///     }
+    ///     input = &input[len..];
+    /// }
+    /// assert!(input.is_empty());
+    /// # Ok::<(), mqtt_proto::DecodeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when the bytes are not a valid packet.
+    #[inline]
+    pub fn decode_ref<'a>(
+        &self,
+        buf: &'a [u8],
+    ) -> Result<Option<(PacketRef<'a>, usize)>, DecodeError> {
+        let Some((header, body)) = self.header(buf)? else {
+            return Ok(None);
+        };
+        let Some(frame) = buf.get(header..header + body) else {
+            return Ok(None);
+        };
+        let first = buf[0];
+        if first >> 4 == PacketType::Publish as u8 {
+            let publish = PublishRef::decode(self.version, first & 0x0F, frame)?;
+            return Ok(Some((PacketRef::Publish(publish), header + body)));
+        }
+        let body_bytes = if frame.is_empty() {
+            Bytes::new()
+        } else {
+            Bytes::copy_from_slice(frame)
+        };
+        let packet = Packet::decode(self.version, first, body_bytes)?;
+        Ok(packet.map(|packet| (PacketRef::Other(packet), header + body)))
+    }
+
     /// Decodes the first packet of a borrowed slice, copying what the packet keeps; returns the
     /// packet and the number of bytes it took.
     ///
@@ -467,7 +522,11 @@ mod tests {
     #[cfg(target_pointer_width = "64")]
     fn packet_sizes() {
         use core::mem::size_of;
-        assert!(size_of::<Publish>() <= 80, "Publish: {}", size_of::<Publish>());
+        assert!(
+            size_of::<Publish>() <= 80,
+            "Publish: {}",
+            size_of::<Publish>()
+        );
         assert!(size_of::<Packet>() <= 96, "Packet: {}", size_of::<Packet>());
         assert!(size_of::<PubAck>() <= 64, "PubAck: {}", size_of::<PubAck>());
     }

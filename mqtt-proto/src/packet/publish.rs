@@ -164,8 +164,93 @@ impl Properties for PublishProperties {
     }
 }
 
+/// DUP, QoS and RETAIN from a PUBLISH's fixed header flags (MQTT 5.0 §3.3.1).
+#[inline(always)]
+pub(crate) fn decode_flags(flags: u8) -> Result<(bool, QoS, bool), DecodeError> {
+    let dup = flags & 0b1000 != 0;
+    let retain = flags & 0b0001 != 0;
+    let qos = QoS::from_u8((flags >> 1) & 0b11).ok_or(DecodeError::InvalidQoS)?;
+    if dup && qos == QoS::AtMostOnce {
+        return Err(DecodeError::DupOnQoS0);
+    }
+    Ok((dup, qos, retain))
+}
+
+/// What follows the topic name: the packet identifier, the MQTT 5.0 properties (`None` when
+/// there are none) and the payload. `empty_topic` says whether the topic name was empty, which
+/// only a Topic Alias allows (MQTT 5.0 §3.3.2.3.4).
+///
+/// String properties are slices of `src`, which holds `input`; without one (the borrowing
+/// decoder) they are slices of a copy of the property list, made only when there is one.
+#[inline(always)]
+pub(crate) fn decode_after_topic<'a>(
+    version: Version,
+    qos: QoS,
+    empty_topic: bool,
+    input: &'a [u8],
+    src: Option<&Bytes>,
+) -> Result<(Option<PacketId>, Option<Box<PublishProperties>>, &'a [u8]), DecodeError> {
+    let (input, packet_id) = if qos == QoS::AtMostOnce {
+        (input, None)
+    } else {
+        let (input, id) = finish(packet_id(input))?;
+        (input, Some(id))
+    };
+    // MQTT 3.1.1 has no properties, and in MQTT 5.0 the list is most often empty: its length
+    // is a single 0 byte.
+    let payload = match (version.is_v5(), input) {
+        (false, _) => input,
+        (true, [0, rest @ ..]) => rest,
+        (true, _) => {
+            let (payload, properties) = decode_properties(input, src)?;
+            if empty_topic && properties.topic_alias.is_none() {
+                return Err(DecodeError::EmptyTopicWithoutAlias);
+            }
+            let properties = (!properties.is_empty()).then(|| Box::new(properties));
+            return Ok((packet_id, properties, payload));
+        }
+    };
+    if empty_topic {
+        return Err(if version.is_v5() {
+            DecodeError::EmptyTopicWithoutAlias
+        } else {
+            DecodeError::InvalidTopic(crate::topic::TopicError::Empty)
+        });
+    }
+    Ok((packet_id, None, payload))
+}
+
+/// A non-empty property list and what follows it. Kept out of line: most packets have none.
+#[inline(never)]
+fn decode_properties<'a>(
+    input: &'a [u8],
+    src: Option<&Bytes>,
+) -> Result<(&'a [u8], PublishProperties), DecodeError> {
+    if let Some(src) = src {
+        return finish(property::decode::<PublishProperties>(
+            src,
+            input,
+            PacketType::Publish,
+        ));
+    }
+    let (after_len, len) = finish(crate::primitive::var_int(input))?;
+    let list_len = input.len() - after_len.len() + len as usize;
+    let Some((list, payload)) = input.split_at_checked(list_len) else {
+        return Err(DecodeError::UnexpectedEnd);
+    };
+    // One copy of the list, which its strings then share.
+    let src = Bytes::copy_from_slice(list);
+    let (rest, properties) = finish(property::decode::<PublishProperties>(
+        &src,
+        &src,
+        PacketType::Publish,
+    ))?;
+    debug_assert!(rest.is_empty());
+    Ok((payload, properties))
+}
+
 /// The empty set that [`Publish::properties`] returns for a packet without properties.
-static NO_PROPERTIES: PublishProperties = PublishProperties::new();
+pub(super) static NO_PROPERTIES: PublishProperties = PublishProperties::new();
 
 impl PublishProperties {
     /// No property set; the same as `PublishProperties::default()`, usable in `const` context.
@@ -274,68 +359,22 @@ impl Publish {
         flags: u8,
         mut body: Bytes,
     ) -> Result<Publish, DecodeError> {
-        let dup = flags & 0b1000 != 0;
-        let retain = flags & 0b0001 != 0;
-        let qos = QoS::from_u8((flags >> 1) & 0b11).ok_or(DecodeError::InvalidQoS)?;
-        if dup && qos == QoS::AtMostOnce {
-            return Err(DecodeError::DupOnQoS0);
-        }
+        let (dup, qos, retain) = decode_flags(flags)?;
         let (input, topic) = finish(binary_slice(&body))?;
-        let topic = TopicName::decode(body.slice_ref(topic))?;
-        let (input, packet_id) = if qos == QoS::AtMostOnce {
-            (input, None)
-        } else {
-            let (input, id) = finish(packet_id(input))?;
-            (input, Some(id))
-        };
-        // MQTT 3.1.1 has no properties, and in MQTT 5.0 the list is most often empty: its length
-        // is a single 0 byte.
-        let without_properties = match (version.is_v5(), input) {
-            (false, _) => Some(input),
-            (true, [0, rest @ ..]) => Some(rest),
-            (true, _) => None,
-        };
-        if let Some(input) = without_properties {
-            if topic.is_empty() {
-                return Err(if version.is_v5() {
-                    DecodeError::EmptyTopicWithoutAlias
-                } else {
-                    DecodeError::InvalidTopic(crate::topic::TopicError::Empty)
-                });
-            }
-            // The packet is built only once nothing can fail any more, so that it can be written
-            // straight to where the caller wants it.
-            body.advance(body.len() - input.len());
-            return Ok(Publish {
-                dup,
-                qos,
-                retain,
-                topic,
-                packet_id,
-                properties: None,
-                payload: body,
-            });
-        }
-        let (input, properties) = finish(property::decode::<PublishProperties>(
-            &body,
-            input,
-            PacketType::Publish,
-        ))?;
-        if topic.is_empty() && properties.topic_alias.is_none() {
-            return Err(DecodeError::EmptyTopicWithoutAlias);
-        }
-        body.advance(body.len() - input.len());
+        // The topic starts after its 2-byte length; `slice` is `slice_ref` without its checks.
+        let topic = TopicName::decode(body.slice(2..2 + topic.len()))?;
+        let (packet_id, properties, payload) =
+            decode_after_topic(version, qos, topic.is_empty(), input, Some(&body))?;
+        // The packet is built only once nothing can fail any more, so that it can be written
+        // straight to where the caller wants it.
+        body.advance(body.len() - payload.len());
         Ok(Publish {
             dup,
             qos,
             retain,
             topic,
             packet_id,
-            properties: if properties.is_empty() {
-                None
-            } else {
-                Some(Box::new(properties))
-            },
+            properties,
             payload: body,
         })
     }

@@ -263,7 +263,11 @@ pub(crate) fn decode_all(decoder: Decoder, data: &[u8]) -> Outcome {
         let from_buf = decoder.decode(&mut buf);
         let from_bytes = decoder.decode_bytes(&mut bytes);
         let from_slice = decoder.decode_slice(&data[offset..]);
+        let from_ref = decoder
+            .decode_ref(&data[offset..])
+            .map(|p| p.map(|(packet, len)| (packet.into_owned(), len)));
         assert_eq!(from_buf, from_bytes, "decode and decode_bytes disagree");
+        assert_eq!(from_slice, from_ref, "decode_slice and decode_ref disagree");
         match from_slice {
             Ok(Some((packet, len))) => {
                 assert!(len <= data.len() - offset, "decode_slice took {len} bytes");
