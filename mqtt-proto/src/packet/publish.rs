@@ -10,7 +10,8 @@ use bytestring::ByteString;
 use super::PacketType;
 use crate::error::{DecodeError, EncodeError};
 use crate::primitive::{
-    PacketId, binary_slice, field_len, finish, packet_id, packet_len, put_field, put_fixed_header,
+    MAX_VAR_INT, PacketId, binary_slice, check_field, check_string, field_len, finish, packet_id,
+    packet_len, put_field, put_fixed_header, put_var_int, var_int_len,
 };
 use crate::property::{self, Properties, PropertyId, UserProperty, Value, ValueRef, put};
 use crate::qos::QoS;
@@ -253,6 +254,99 @@ fn decode_properties<'a>(
 pub(super) static NO_PROPERTIES: PublishProperties = PublishProperties::new();
 
 impl PublishProperties {
+    /// Checks the properties and returns the length of their list, without its own length
+    /// prefix; for MQTT 3.1.1, which has none, refuses any. The same checks, in the same order,
+    /// as the generic `property::measure` on `visit`, field by field: a PUBLISH is the packet
+    /// whose properties are encoded most often.
+    fn measure(&self, version: Version) -> Result<usize, EncodeError> {
+        if !version.is_v5() {
+            return if self.is_empty() {
+                Ok(0)
+            } else {
+                Err(EncodeError::V5Only("properties"))
+            };
+        }
+        const STRING: &str = "string property";
+        const BINARY: &str = "binary property";
+        let mut len = 0;
+        if self.payload_format_indicator.is_some() {
+            len += 2;
+        }
+        if self.message_expiry_interval.is_some() {
+            len += 5;
+        }
+        if let Some(content_type) = &self.content_type {
+            check_string(content_type, STRING)?;
+            len += 1 + field_len(content_type.len());
+        }
+        if let Some(topic) = &self.response_topic {
+            check_string(topic, STRING)?;
+            len += 1 + field_len(topic.len());
+        }
+        if let Some(data) = &self.correlation_data {
+            check_field(data.len(), BINARY)?;
+            len += 1 + field_len(data.len());
+        }
+        for id in &self.subscription_identifiers {
+            if id.get() > MAX_VAR_INT {
+                return Err(EncodeError::InvalidPropertyValue(
+                    PropertyId::SubscriptionIdentifier,
+                ));
+            }
+            len += 1 + var_int_len(id.get());
+        }
+        if self.topic_alias.is_some() {
+            len += 3;
+        }
+        for pair in &self.user_properties {
+            check_string(&pair.key, "user property")?;
+            check_string(&pair.value, "user property")?;
+            len += 1 + field_len(pair.key.len()) + field_len(pair.value.len());
+        }
+        Ok(len)
+    }
+
+    /// Writes the property list, `len` bytes from [`measure`](Self::measure), with its length
+    /// prefix, in the order of `visit`.
+    fn encode(&self, len: usize, buf: &mut impl BufMut) {
+        put_var_int(buf, len as u32);
+        if let Some(v) = self.payload_format_indicator {
+            buf.put_u16(u16::from_be_bytes([
+                PropertyId::PayloadFormatIndicator as u8,
+                u8::from(v),
+            ]));
+        }
+        if let Some(v) = self.message_expiry_interval {
+            buf.put_u8(PropertyId::MessageExpiryInterval as u8);
+            buf.put_u32(v);
+        }
+        if let Some(v) = &self.content_type {
+            buf.put_u8(PropertyId::ContentType as u8);
+            put_field(buf, v.as_bytes());
+        }
+        if let Some(v) = &self.response_topic {
+            buf.put_u8(PropertyId::ResponseTopic as u8);
+            put_field(buf, v.as_bytes());
+        }
+        if let Some(v) = &self.correlation_data {
+            buf.put_u8(PropertyId::CorrelationData as u8);
+            put_field(buf, v);
+        }
+        for id in &self.subscription_identifiers {
+            buf.put_u8(PropertyId::SubscriptionIdentifier as u8);
+            put_var_int(buf, id.get());
+        }
+        if let Some(v) = self.topic_alias {
+            buf.put_u8(PropertyId::TopicAlias as u8);
+            buf.put_u16(v.get());
+        }
+        for pair in &self.user_properties {
+            buf.put_u8(PropertyId::UserProperty as u8);
+            put_field(buf, pair.key.as_bytes());
+            put_field(buf, pair.value.as_bytes());
+        }
+    }
+
     /// No property set; the same as `PublishProperties::default()`, usable in `const` context.
     pub const fn new() -> PublishProperties {
         PublishProperties {
@@ -383,6 +477,7 @@ impl Publish {
         (u8::from(self.dup) << 3) | (self.qos.as_u8() << 1) | u8::from(self.retain)
     }
 
+    #[inline]
     fn check(&self) -> Result<(), EncodeError> {
         match (self.qos, self.packet_id) {
             (QoS::AtMostOnce, None) => {
@@ -397,11 +492,11 @@ impl Publish {
             return Err(EncodeError::EmptyTopic);
         }
         // A Response Topic is a topic name, never empty (MQTT 5.0 §3.3.2.3.5, MQTT-4.7.3-1).
-        if self
-            .properties()
-            .response_topic
-            .as_ref()
-            .is_some_and(TopicName::is_empty)
+        if let Some(properties) = &self.properties
+            && properties
+                .response_topic
+                .as_ref()
+                .is_some_and(TopicName::is_empty)
         {
             return Err(EncodeError::InvalidPropertyValue(PropertyId::ResponseTopic));
         }
@@ -478,12 +573,13 @@ impl Publish {
 
     /// Checks the packet; returns the property list's length and the remaining length without
     /// the payload.
+    #[inline]
     fn measure(&self, version: Version) -> Result<(usize, usize), EncodeError> {
         self.check()?;
         // Most messages have no properties: skip walking them (an empty list measures 0 and
         // passes every check, in both versions).
         let properties_len = match &self.properties {
-            Some(properties) => property::measure(&**properties, version)?,
+            Some(properties) => properties.measure(version)?,
             None => 0,
         };
         Ok((
@@ -492,6 +588,7 @@ impl Publish {
         ))
     }
 
+    #[inline]
     fn write(
         &self,
         version: Version,
@@ -501,25 +598,105 @@ impl Publish {
         let (properties_len, header_body) = self.measure(version)?;
         let remaining = header_body + self.payload.len();
         let here = if payload { remaining } else { header_body };
-        put_fixed_header(
-            buf,
-            (PacketType::Publish as u8) << 4 | self.flags(),
-            remaining,
-            here,
-        )?;
-        put_field(buf, self.topic.as_bytes());
+        let first = (PacketType::Publish as u8) << 4 | self.flags();
+        let topic = self.topic.as_bytes();
+        if remaining < 128 {
+            // A small packet, the common case: its fixed header is two bytes, written with the
+            // topic's length in one step (one capacity check on a growable buffer, not three).
+            let needed = 2 + here;
+            if buf.remaining_mut() < needed {
+                return Err(EncodeError::BufferTooSmall {
+                    needed,
+                    remaining: buf.remaining_mut(),
+                });
+            }
+            let [len_high, len_low] = (topic.len() as u16).to_be_bytes();
+            buf.put_u32(u32::from_be_bytes([
+                first,
+                remaining as u8,
+                len_high,
+                len_low,
+            ]));
+            buf.put_slice(topic);
+        } else {
+            put_fixed_header(buf, first, remaining, here)?;
+            put_field(buf, topic);
+        }
         if let Some(id) = self.packet_id {
             buf.put_u16(id.get());
         }
         match &self.properties {
-            Some(properties) => property::encode(&**properties, properties_len, version, buf),
+            Some(properties) if version.is_v5() => properties.encode(properties_len, buf),
             // An empty property list: its length, 0.
             None if version.is_v5() => buf.put_u8(0),
-            None => {}
+            // MQTT 3.1.1: no list (`measure` refused any property).
+            _ => {}
         }
         if payload {
             buf.put_slice(&self.payload);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn full() -> PublishProperties {
+        PublishProperties {
+            payload_format_indicator: Some(true),
+            message_expiry_interval: Some(3600),
+            topic_alias: NonZeroU16::new(7),
+            response_topic: Some(TopicName::new("reply/1").unwrap()),
+            correlation_data: Some(Bytes::from_static(b"\x00\x01")),
+            user_properties: vec![UserProperty::new("a", "1"), UserProperty::new("", "")],
+            subscription_identifiers: vec![
+                NonZeroU32::new(1).unwrap(),
+                NonZeroU32::new(200).unwrap(),
+                NonZeroU32::new(MAX_VAR_INT).unwrap(),
+            ],
+            content_type: Some("json".into()),
+        }
+    }
+
+    /// The field-by-field encoder writes what the generic one, on `visit`, writes, and refuses
+    /// what it refuses, with the same error.
+    #[test]
+    fn direct_property_encoding_matches_the_generic_one() {
+        let mut cases = vec![PublishProperties::default(), full()];
+        let mut one = PublishProperties::default();
+        one.user_properties.push(UserProperty::new("k", "v"));
+        cases.push(one);
+        let mut bad = full();
+        bad.content_type = Some("a\0b".into());
+        cases.push(bad);
+        let mut bad = full();
+        bad.user_properties.push(UserProperty::new("k", "\0"));
+        cases.push(bad);
+        let mut bad = full();
+        bad.subscription_identifiers
+            .push(NonZeroU32::new(MAX_VAR_INT + 1).unwrap());
+        cases.push(bad);
+        let mut bad = full();
+        bad.correlation_data = Some(Bytes::from(vec![0; 70_000]));
+        cases.push(bad);
+        for properties in &cases {
+            for version in [Version::V311, Version::V5] {
+                let direct = properties.measure(version);
+                assert_eq!(direct, property::measure(properties, version));
+                if let Ok(len) = direct
+                    && version.is_v5()
+                {
+                    let mut ours = Vec::new();
+                    properties.encode(len, &mut ours);
+                    let mut generic = Vec::new();
+                    property::encode(properties, len, version, &mut generic);
+                    assert_eq!(ours, generic);
+                }
+            }
+        }
     }
 }
