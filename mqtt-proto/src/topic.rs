@@ -50,7 +50,7 @@ use bytes::Bytes;
 use bytestring::ByteString;
 
 use crate::error::DecodeError;
-use crate::primitive::checked_string;
+use crate::primitive::{any_word, checked_string, splat, zero_byte};
 
 /// The longest topic in bytes: topics are UTF-8 encoded strings with a 16-bit length (MQTT 5.0
 /// §1.5.4, §4.7.3).
@@ -351,48 +351,13 @@ pub(crate) fn decode_name_ref(bytes: &[u8]) -> Result<&str, DecodeError> {
     Ok(name)
 }
 
-/// Whether `bytes` holds U+0000, `+` or `#`, which no topic name has.
-///
-/// Eight bytes at a time, without branches per byte: topics are short, too short for the
-/// compiler's vectorized loop, whose scalar tail would take them a byte at a time.
+/// Whether `bytes` holds U+0000, `+` or `#`, which no topic name has. Eight bytes at a time
+/// (see [`any_word`]).
 #[inline]
 fn has_name_forbidden_byte(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    /// Non-zero when a byte of `word` is 0 (exact as a yes or no, not as to which byte).
-    #[inline(always)]
-    fn zero_byte(word: u64) -> u64 {
-        word.wrapping_sub(ONES) & !word & HIGH
-    }
-    #[inline(always)]
-    fn forbidden(word: u64) -> u64 {
-        zero_byte(word)
-            | zero_byte(word ^ (ONES * u64::from(b'+')))
-            | zero_byte(word ^ (ONES * u64::from(b'#')))
-    }
-    let mut found = 0;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        found |= forbidden(u64::from_le_bytes(word));
-    }
-    let tail = chunks.remainder();
-    if !tail.is_empty() {
-        // The last eight bytes when there are that many (they overlap the chunks, which does not
-        // matter to a yes or no), else the tail padded with a harmless byte.
-        let mut word = [b'a'; 8];
-        match bytes.last_chunk::<8>() {
-            Some(last) => word = *last,
-            None => {
-                for (w, &b) in word.iter_mut().zip(tail) {
-                    *w = b;
-                }
-            }
-        }
-        found |= forbidden(u64::from_le_bytes(word));
-    }
-    found != 0
+    any_word(bytes, |word| {
+        zero_byte(word) | zero_byte(word ^ splat(b'+')) | zero_byte(word ^ splat(b'#'))
+    })
 }
 
 /// Checks the invariants of a topic name, except non-emptiness.

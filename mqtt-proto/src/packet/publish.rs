@@ -10,8 +10,8 @@ use bytestring::ByteString;
 use super::PacketType;
 use crate::error::{DecodeError, EncodeError};
 use crate::primitive::{
-    MAX_VAR_INT, PacketId, binary_slice, check_field, check_string, field_len, finish, packet_id,
-    packet_len, put_field, put_fixed_header, put_var_int, var_int_len,
+    MAX_VAR_INT, PacketId, binary_slice, check_field, check_string, checked_string, field_len,
+    finish, packet_id, packet_len, put_field, put_fixed_header, put_var_int, var_int_len,
 };
 use crate::property::{self, Properties, PropertyId, UserProperty, Value, ValueRef, put};
 use crate::qos::QoS;
@@ -207,7 +207,7 @@ pub(crate) fn decode_after_topic<'a>(
             if empty_topic && properties.topic_alias.is_none() {
                 return Err(DecodeError::EmptyTopicWithoutAlias);
             }
-            let properties = (!properties.is_empty()).then(|| Box::new(properties));
+            let properties = (!properties.is_empty()).then_some(properties);
             return Ok((packet_id, properties, payload));
         }
     };
@@ -222,17 +222,16 @@ pub(crate) fn decode_after_topic<'a>(
 }
 
 /// A non-empty property list and what follows it. Kept out of line: most packets have none.
+/// The properties are decoded straight into their `Box`.
 #[inline(never)]
 fn decode_properties<'a>(
     input: &'a [u8],
     src: Option<&Bytes>,
-) -> Result<(&'a [u8], PublishProperties), DecodeError> {
+) -> Result<(&'a [u8], Box<PublishProperties>), DecodeError> {
+    let mut properties = Box::new(PublishProperties::new());
     if let Some(src) = src {
-        return finish(property::decode::<PublishProperties>(
-            src,
-            input,
-            PacketType::Publish,
-        ));
+        let payload = decode_property_list(src, input, &mut properties)?;
+        return Ok((payload, properties));
     }
     let (after_len, len) = finish(crate::primitive::var_int(input))?;
     let list_len = input.len() - after_len.len() + len as usize;
@@ -241,13 +240,117 @@ fn decode_properties<'a>(
     };
     // One copy of the list, which its strings then share.
     let src = Bytes::copy_from_slice(list);
-    let (rest, properties) = finish(property::decode::<PublishProperties>(
-        &src,
-        &src,
-        PacketType::Publish,
-    ))?;
+    let rest = decode_property_list(&src, &src, &mut properties)?;
     debug_assert!(rest.is_empty());
     Ok((payload, properties))
+}
+
+/// Decodes a PUBLISH's property list (in `src`) into `properties`, which must be empty, and
+/// returns what follows it.
+///
+/// A direct loop over the properties a PUBLISH may carry. On anything it does not expect (an
+/// error, or a property it does not know) it empties `properties` and hands the whole list to
+/// the generic `property::decode_into`, which then reports exactly the error it always has.
+fn decode_property_list<'a>(
+    src: &Bytes,
+    input: &'a [u8],
+    properties: &mut PublishProperties,
+) -> Result<&'a [u8], DecodeError> {
+    match decode_property_list_fast(src, input, properties) {
+        Some(rest) => Ok(rest),
+        None => {
+            *properties = PublishProperties::new();
+            let (rest, ()) = finish(property::decode_into(
+                src,
+                input,
+                PacketType::Publish,
+                properties,
+            ))?;
+            Ok(rest)
+        }
+    }
+}
+
+/// The fast path of [`decode_property_list`]: `None` for anything unusual.
+#[inline]
+fn decode_property_list_fast<'a>(
+    src: &Bytes,
+    input: &'a [u8],
+    p: &mut PublishProperties,
+) -> Option<&'a [u8]> {
+    /// A 2-byte length and that many bytes.
+    #[inline(always)]
+    fn field(input: &[u8]) -> Option<(&[u8], &[u8])> {
+        let (len, rest) = input.split_first_chunk::<2>()?;
+        rest.split_at_checked(usize::from(u16::from_be_bytes(*len)))
+    }
+    #[inline(always)]
+    fn string<'b>(src: &Bytes, input: &'b [u8]) -> Option<(ByteString, &'b [u8])> {
+        let (data, rest) = field(input)?;
+        Some((checked_string(src.slice_ref(data)).ok()?, rest))
+    }
+    let (list, len) = finish(crate::primitive::var_int(input)).ok()?;
+    let (mut list, rest) = list.split_at_checked(len as usize)?;
+    let mut seen = 0u64;
+    while let [id, tail @ ..] = list {
+        let id = *id;
+        list = match id {
+            0x01 => {
+                let (&v, tail) = tail.split_first()?;
+                if v > 1 {
+                    return None;
+                }
+                p.payload_format_indicator = Some(v == 1);
+                tail
+            }
+            0x02 => {
+                let (v, tail) = tail.split_first_chunk::<4>()?;
+                p.message_expiry_interval = Some(u32::from_be_bytes(*v));
+                tail
+            }
+            0x03 => {
+                let (v, tail) = string(src, tail)?;
+                p.content_type = Some(v);
+                tail
+            }
+            0x08 => {
+                let (v, tail) = string(src, tail)?;
+                p.response_topic = Some(TopicName::new(v).ok()?);
+                tail
+            }
+            0x09 => {
+                let (v, tail) = field(tail)?;
+                p.correlation_data = Some(src.slice_ref(v));
+                tail
+            }
+            0x0B => {
+                let (tail, v) = finish(crate::primitive::var_int(tail)).ok()?;
+                p.subscription_identifiers.push(NonZeroU32::new(v)?);
+                tail
+            }
+            0x23 => {
+                let (v, tail) = tail.split_first_chunk::<2>()?;
+                p.topic_alias = Some(NonZeroU16::new(u16::from_be_bytes(*v))?);
+                tail
+            }
+            0x26 => {
+                let (key, tail) = string(src, tail)?;
+                let (value, tail) = string(src, tail)?;
+                p.user_properties.push(UserProperty { key, value });
+                tail
+            }
+            _ => return None,
+        };
+        // Only User Property and Subscription Identifier may repeat (MQTT 5.0 §3.3.2.3).
+        if id != 0x0B && id != 0x26 {
+            let bit = 1u64 << id;
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+        }
+    }
+    Some(rest)
 }
 
 /// The empty set that [`Publish::properties`] returns for a packet without properties.
@@ -309,6 +412,13 @@ impl PublishProperties {
     /// Writes the property list, `len` bytes from [`measure`](Self::measure), with its length
     /// prefix, in the order of `visit`.
     fn encode(&self, len: usize, buf: &mut impl BufMut) {
+        /// The identifier and a string or binary value: identifier and length in one put (one
+        /// capacity check on a growable buffer), then the bytes.
+        #[inline(always)]
+        fn field(buf: &mut impl BufMut, id: PropertyId, data: &[u8]) {
+            buf.put_uint(u64::from(id as u8) << 16 | data.len() as u64, 3);
+            buf.put_slice(data);
+        }
         put_var_int(buf, len as u32);
         if let Some(v) = self.payload_format_indicator {
             buf.put_u16(u16::from_be_bytes([
@@ -317,32 +427,32 @@ impl PublishProperties {
             ]));
         }
         if let Some(v) = self.message_expiry_interval {
-            buf.put_u8(PropertyId::MessageExpiryInterval as u8);
-            buf.put_u32(v);
+            buf.put_uint(
+                u64::from(PropertyId::MessageExpiryInterval as u8) << 32 | u64::from(v),
+                5,
+            );
         }
         if let Some(v) = &self.content_type {
-            buf.put_u8(PropertyId::ContentType as u8);
-            put_field(buf, v.as_bytes());
+            field(buf, PropertyId::ContentType, v.as_bytes());
         }
         if let Some(v) = &self.response_topic {
-            buf.put_u8(PropertyId::ResponseTopic as u8);
-            put_field(buf, v.as_bytes());
+            field(buf, PropertyId::ResponseTopic, v.as_bytes());
         }
         if let Some(v) = &self.correlation_data {
-            buf.put_u8(PropertyId::CorrelationData as u8);
-            put_field(buf, v);
+            field(buf, PropertyId::CorrelationData, v);
         }
         for id in &self.subscription_identifiers {
             buf.put_u8(PropertyId::SubscriptionIdentifier as u8);
             put_var_int(buf, id.get());
         }
         if let Some(v) = self.topic_alias {
-            buf.put_u8(PropertyId::TopicAlias as u8);
-            buf.put_u16(v.get());
+            buf.put_uint(
+                u64::from(PropertyId::TopicAlias as u8) << 16 | u64::from(v.get()),
+                3,
+            );
         }
         for pair in &self.user_properties {
-            buf.put_u8(PropertyId::UserProperty as u8);
-            put_field(buf, pair.key.as_bytes());
+            field(buf, PropertyId::UserProperty, pair.key.as_bytes());
             put_field(buf, pair.value.as_bytes());
         }
     }
@@ -525,6 +635,7 @@ impl Publish {
     /// # Errors
     ///
     /// See [`Packet::encode`](super::Packet::encode).
+    #[inline]
     pub fn encode(&self, version: Version, buf: &mut impl BufMut) -> Result<(), EncodeError> {
         self.write(version, buf, true)
     }
@@ -588,7 +699,7 @@ impl Publish {
         ))
     }
 
-    #[inline]
+    #[inline(always)]
     fn write(
         &self,
         version: Version,
@@ -622,15 +733,19 @@ impl Publish {
             put_fixed_header(buf, first, remaining, here)?;
             put_field(buf, topic);
         }
-        if let Some(id) = self.packet_id {
-            buf.put_u16(id.get());
-        }
-        match &self.properties {
-            Some(properties) if version.is_v5() => properties.encode(properties_len, buf),
-            // An empty property list: its length, 0.
-            None if version.is_v5() => buf.put_u8(0),
-            // MQTT 3.1.1: no list (`measure` refused any property).
-            _ => {}
+        match (self.packet_id, &self.properties, version.is_v5()) {
+            // MQTT 5.0 without properties: the identifier and the list's length, 0, in one put.
+            (Some(id), None, true) => buf.put_uint(u64::from(id.get()) << 8, 3),
+            (None, None, true) => buf.put_u8(0),
+            (id, properties, v5) => {
+                if let Some(id) = id {
+                    buf.put_u16(id.get());
+                }
+                // MQTT 3.1.1 has no list (`measure` refused any property).
+                if let (Some(properties), true) = (properties, v5) {
+                    properties.encode(properties_len, buf);
+                }
+            }
         }
         if payload {
             buf.put_slice(&self.payload);
