@@ -42,7 +42,7 @@
 //! There are two ways to decode a PUBLISH:
 //!
 //! - [`Decoder::decode`] (and `decode_bytes`) returns an owned [`Packet`] whose topic and payload
-//!   are [`Bytes`](bytes::Bytes) handles into the input: zero-copy, and the packet may outlive
+//!   are [`bytes::Bytes`] handles into the input: zero-copy, and the packet may outlive
 //!   the buffer and cross threads. Each handle is a reference count: a PUBLISH takes two.
 //! - [`Decoder::decode_ref`] returns a [`PublishRef`] whose topic and payload borrow the input:
 //!   no reference count, and no allocation when there are no properties, for a caller that

@@ -177,6 +177,9 @@ pub(crate) fn decode_flags(flags: u8) -> Result<(bool, QoS, bool), DecodeError> 
     Ok((dup, qos, retain))
 }
 
+/// The packet identifier, the properties and the payload of a PUBLISH.
+pub(crate) type AfterTopic<'a> = (Option<PacketId>, Option<Box<PublishProperties>>, &'a [u8]);
+
 /// What follows the topic name: the packet identifier, the MQTT 5.0 properties (`None` when
 /// there are none) and the payload. `empty_topic` says whether the topic name was empty, which
 /// only a Topic Alias allows (MQTT 5.0 §3.3.2.3.4).
@@ -190,7 +193,7 @@ pub(crate) fn decode_after_topic<'a>(
     empty_topic: bool,
     input: &'a [u8],
     src: Option<&Bytes>,
-) -> Result<(Option<PacketId>, Option<Box<PublishProperties>>, &'a [u8]), DecodeError> {
+) -> Result<AfterTopic<'a>, DecodeError> {
     let (input, packet_id) = if qos == QoS::AtMostOnce {
         (input, None)
     } else {
