@@ -872,7 +872,7 @@ impl Client {
         options: PublishOptions,
     ) -> Result<PublishId, Error> {
         let mut publish = packets::publish(topic, payload, options.qos, options.retain)?;
-        publish.properties = options.properties;
+        publish.set_properties(options.properties);
         self.wait_for_room();
         Ok(self.with(|core, now| core.publish(now, publish, Interest::Failure))?)
     }

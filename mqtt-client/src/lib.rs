@@ -76,7 +76,7 @@
 //! core.handle_written(connect.len());
 //!
 //! let mut connack = Vec::new();
-//! Packet::ConnAck(ConnAck::default()).encode(Version::V311, &mut connack)?;
+//! Packet::from(ConnAck::default()).encode(Version::V311, &mut connack)?;
 //! core.handle_bytes(now, &connack);
 //! assert!(core.is_connected());
 //!

@@ -54,14 +54,14 @@ impl Message {
         self.ack.take()
     }
 
-    pub(crate) fn with_ack(publish: Publish, ack: Option<AckToken>) -> Message {
+    pub(crate) fn with_ack(mut publish: Publish, ack: Option<AckToken>) -> Message {
         Message {
+            properties: publish.take_properties(),
             topic: publish.topic,
             payload: publish.payload,
             qos: publish.qos,
             retain: publish.retain,
             packet_id: publish.packet_id,
-            properties: publish.properties,
             ack,
         }
     }

@@ -246,9 +246,10 @@ fn held_messages_come_once_when_the_session_is_resumed(feed: Feed) {
         ..Default::default()
     });
     for n in 3..=5u16 {
-        h.inject(Publish {
-            dup: true,
-            ..incoming("t", &n.to_string(), QoS::AtLeastOnce, n)
+        h.inject({
+            let mut publish = incoming("t", &n.to_string(), QoS::AtLeastOnce, n);
+            publish.dup = true;
+            publish
         });
     }
     let got: Vec<Bytes> = h.drain(stream).into_iter().map(|m| m.payload).collect();

@@ -132,6 +132,16 @@ fn decode_ours_bytes(decoder: &Decoder, buf: &mut Bytes) -> usize {
     n
 }
 
+fn decode_ours_ref(decoder: &Decoder, mut buf: &[u8]) -> usize {
+    let mut n = 0;
+    while let Some((packet, len)) = decoder.decode_ref(buf).unwrap() {
+        black_box(&packet);
+        buf = &buf[len..];
+        n += 1;
+    }
+    n
+}
+
 fn decode_rumqttc(buf: &mut BytesMut) -> usize {
     let mut n = 0;
     while !buf.is_empty() {
@@ -205,6 +215,9 @@ fn decode_v311(c: &mut Criterion) {
                     |buf| assert_eq!(decode_ours_bytes(&decoder, buf), n),
                     BatchSize::LargeInput,
                 )
+            });
+            group.bench_function("ours_ref", |b| {
+                b.iter(|| assert_eq!(decode_ours_ref(&decoder, black_box(&all)), n))
             });
             group.bench_function("rumqttc", |b| {
                 b.iter_batched_ref(
@@ -321,6 +334,9 @@ fn mixed_v311(c: &mut Criterion) {
             BatchSize::LargeInput,
         )
     });
+    group.bench_function("ours_ref", |b| {
+        b.iter(|| assert_eq!(decode_ours_ref(&decoder, black_box(&stream)), MIXED))
+    });
     group.bench_function("rumqttc", |b| {
         b.iter_batched_ref(
             || BytesMut::from(&stream[..]),
@@ -353,12 +369,12 @@ fn v5_cases() -> Vec<(String, Publish, rumqttc::v5::mqttbytes::v5::Publish)> {
         let mut p = ours(QoS::AtLeastOnce, len);
         let mut props = None;
         if with_props {
-            p.properties = PublishProperties {
+            p.set_properties(PublishProperties {
                 message_expiry_interval: Some(3600),
                 content_type: Some("application/json".into()),
                 user_properties: vec![UserProperty::new("trace-id", "4bf92f3577b34da6")],
                 ..PublishProperties::default()
-            };
+            });
             props = Some(r5::PublishProperties {
                 message_expiry_interval: Some(3600),
                 content_type: Some("application/json".into()),
@@ -401,6 +417,9 @@ fn v5(c: &mut Criterion) {
                 |buf| assert_eq!(decode_ours(&decoder, buf), n),
                 BatchSize::LargeInput,
             )
+        });
+        group.bench_function("ours_ref", |b| {
+            b.iter(|| assert_eq!(decode_ours_ref(&decoder, black_box(&all)), n))
         });
         group.bench_function("rumqttc", |b| {
             b.iter_batched_ref(

@@ -30,6 +30,27 @@
 //!
 //! Untrusted input never panics: every malformed packet is a [`DecodeError`], and
 //! [`DecodeError::reason_code`] gives the MQTT 5.0 reason code to close the connection with.
+//!
+//! # Design: small packets, and who owns the bytes
+//!
+//! Every move of a packet copies it, and on a microcontroller every copy is stack, so the
+//! common packets are small: a [`Publish`] is 80 bytes and a [`Packet`] 96 on a 64-bit target.
+//! A PUBLISH keeps its MQTT 5.0 properties, which most messages don't have, behind one `Box`
+//! allocated only when one is set ([`Publish::properties`], [`Publish::properties_mut`]); the
+//! rare large packets (CONNECT, CONNACK, DISCONNECT, AUTH) are boxed inside [`Packet`].
+//!
+//! There are two ways to decode a PUBLISH:
+//!
+//! - [`Decoder::decode`] (and `decode_bytes`) returns an owned [`Packet`] whose topic and payload
+//!   are [`bytes::Bytes`] handles into the input: zero-copy, and the packet may outlive
+//!   the buffer and cross threads. Each handle is a reference count: a PUBLISH takes two.
+//! - [`Decoder::decode_ref`] returns a [`PublishRef`] whose topic and payload borrow the input:
+//!   no reference count, and no allocation when there are no properties, for a caller that
+//!   finishes with a message before reading on (a broker's routing step, a firmware loop).
+//!
+//! Both check everything the standard asks of a received PUBLISH: a UTF-8 topic name without
+//! U+0000 or wildcards, a packet identifier exactly at QoS 1 and 2, no DUP at QoS 0, and
+//! well-formed properties, each at most once unless the standard lets it repeat.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -57,9 +78,9 @@ pub use bytestring::ByteString;
 pub use error::{DecodeError, EncodeError};
 pub use packet::{
     AckProperties, Auth, AuthProperties, ConnAck, ConnAckProperties, Connect, ConnectProperties,
-    Decoder, Disconnect, DisconnectProperties, Packet, PacketType, PubAck, PubComp, PubRec, PubRel,
-    Publish, PublishBuilder, PublishProperties, RetainHandling, SubAck, Subscribe,
-    SubscribeProperties, Subscription, SubscriptionOptions, UnsubAck, Unsubscribe,
+    Decoder, Disconnect, DisconnectProperties, Packet, PacketRef, PacketType, PubAck, PubComp,
+    PubRec, PubRel, Publish, PublishBuilder, PublishProperties, PublishRef, RetainHandling, SubAck,
+    Subscribe, SubscribeProperties, Subscription, SubscriptionOptions, UnsubAck, Unsubscribe,
     UnsubscribeProperties, Will, WillProperties,
 };
 pub use primitive::{MAX_PACKET_SIZE, MAX_STRING_LEN, MAX_VAR_INT, PacketId};

@@ -196,13 +196,25 @@ pub(crate) fn decode<'a, P: Properties>(
     input: &'a [u8],
     packet_type: PacketType,
 ) -> PResult<'a, P> {
+    let mut properties = P::default();
+    let (rest, ()) = decode_into(src, input, packet_type, &mut properties)?;
+    Ok((rest, properties))
+}
+
+/// [`decode`] into a property struct the caller provides, which should be empty: for one that
+/// lives on the heap, so that it is not built on the stack and then copied there.
+pub(crate) fn decode_into<'a, P: Properties>(
+    src: &Bytes,
+    input: &'a [u8],
+    packet_type: PacketType,
+    properties: &mut P,
+) -> PResult<'a, ()> {
     let (input, len) = var_int(input)?;
     let len = len as usize;
     if len > input.len() {
         return fail(DecodeError::UnexpectedEnd);
     }
     let (mut list, rest) = input.split_at(len);
-    let mut properties = P::default();
     let mut seen = 0u64;
     while !list.is_empty() {
         let (after_id, raw_id) = var_int(list)?;
@@ -230,7 +242,7 @@ pub(crate) fn decode<'a, P: Properties>(
         }
         list = after_value;
     }
-    Ok((rest, properties))
+    Ok((rest, ()))
 }
 
 fn value<'a>(src: &Bytes, input: &'a [u8], wire: WireType) -> PResult<'a, Value> {

@@ -87,6 +87,7 @@ fn decode_error(version: Version, wire: &[u8]) -> DecodeError {
         assert_eq!(&buf[..], wire, "a fixed header error consumed bytes");
     }
     assert_eq!(decoder.decode_slice(wire), Err(error.clone()));
+    assert_eq!(decoder.decode_ref(wire), Err(error.clone()));
     let mut bytes = Bytes::copy_from_slice(wire);
     assert_eq!(decoder.decode_bytes(&mut bytes), Err(error.clone()));
     assert_eq!(
@@ -875,7 +876,7 @@ fn v5_repeated_user_property_and_publish_subscription_identifier_are_allowed() {
         panic!("not a PUBLISH");
     };
     assert_eq!(
-        publish.properties.subscription_identifiers,
+        publish.properties().subscription_identifiers,
         [NonZeroU32::new(1).unwrap(), NonZeroU32::new(2).unwrap()]
     );
 }
@@ -1638,20 +1639,18 @@ fn v5_only_data_is_refused_for_v311() {
         reason_string: Some("r".into()),
         ..AckProperties::default()
     };
-    let publish = Publish {
-        properties: PublishProperties {
-            message_expiry_interval: Some(1),
-            ..PublishProperties::default()
-        },
-        ..Publish::new(topic("t"), Bytes::new())
-    };
-    let aliased = Publish {
-        topic: TopicName::default(),
-        properties: PublishProperties {
+    let publish = Publish::new(topic("t"), Bytes::new()).with_properties(PublishProperties {
+        message_expiry_interval: Some(1),
+        ..PublishProperties::default()
+    });
+    let aliased = {
+        let mut publish = Publish::new(topic("t"), Bytes::new());
+        publish.topic = TopicName::default();
+        publish.set_properties(PublishProperties {
             topic_alias: NonZeroU16::new(1),
             ..PublishProperties::default()
-        },
-        ..Publish::new(topic("t"), Bytes::new())
+        });
+        publish
     };
     let connect = Connect {
         properties: ConnectProperties {
@@ -1983,7 +1982,7 @@ fn v31_has_no_auth_and_no_properties() {
         EncodeError::PacketNotInVersion(PacketType::Auth),
     );
     let mut publish = Publish::new(topic("t"), "x");
-    publish.properties.content_type = Some("text/plain".into());
+    publish.properties_mut().content_type = Some("text/plain".into());
     assert!(matches!(
         Packet::from(publish).encode(V31, &mut Vec::new()),
         Err(EncodeError::V5Only(_))
@@ -2009,13 +2008,10 @@ fn fields_over_65535_bytes_are_refused() {
         Ok(Some(ok.into()))
     );
 
-    let user_key = Publish {
-        properties: PublishProperties {
-            user_properties: vec![UserProperty::new(too_long.clone(), "v")],
-            ..PublishProperties::default()
-        },
-        ..Publish::new(topic("t"), Bytes::new())
-    };
+    let user_key = Publish::new(topic("t"), Bytes::new()).with_properties(PublishProperties {
+        user_properties: vec![UserProperty::new(too_long.clone(), "v")],
+        ..PublishProperties::default()
+    });
     let user_value = Connect {
         properties: ConnectProperties {
             user_properties: vec![UserProperty::new("k", too_long.clone())],
@@ -2030,13 +2026,10 @@ fn fields_over_65535_bytes_are_refused() {
         },
         ..PubAck::new(id(1))
     };
-    let correlation = Publish {
-        properties: PublishProperties {
-            correlation_data: Some(too_long_bin.clone()),
-            ..PublishProperties::default()
-        },
-        ..Publish::new(topic("t"), Bytes::new())
-    };
+    let correlation = Publish::new(topic("t"), Bytes::new()).with_properties(PublishProperties {
+        correlation_data: Some(too_long_bin.clone()),
+        ..PublishProperties::default()
+    });
     let will_payload = Connect {
         will: Some(Will::new(topic("t"), too_long_bin.clone())),
         ..Connect::new("c")
@@ -2157,10 +2150,11 @@ fn mqtt_2_3_1_5_publish_packet_id_must_fit_qos() {
             (QoS::AtLeastOnce, None),
             (QoS::ExactlyOnce, None),
         ] {
-            let publish = Publish {
-                qos,
-                packet_id,
-                ..Publish::new(topic("t"), Bytes::new())
+            let publish = {
+                let mut publish = Publish::new(topic("t"), Bytes::new());
+                publish.qos = qos;
+                publish.packet_id = packet_id;
+                publish
             };
             unencodable(version, publish, EncodeError::PacketIdMismatch);
         }
@@ -2171,9 +2165,10 @@ fn mqtt_2_3_1_5_publish_packet_id_must_fit_qos() {
 #[test]
 fn mqtt_3_3_1_2_dup_on_qos_0_is_refused_when_encoding() {
     for version in BOTH {
-        let publish = Publish {
-            dup: true,
-            ..Publish::new(topic("t"), Bytes::new())
+        let publish = {
+            let mut publish = Publish::new(topic("t"), Bytes::new());
+            publish.dup = true;
+            publish
         };
         unencodable(version, publish, EncodeError::DupOnQoS0);
     }
@@ -2183,9 +2178,10 @@ fn mqtt_3_3_1_2_dup_on_qos_0_is_refused_when_encoding() {
 #[test]
 fn empty_topic_without_alias_is_refused_when_encoding() {
     for version in BOTH {
-        let publish = Publish {
-            topic: TopicName::default(),
-            ..Publish::new(topic("t"), Bytes::new())
+        let publish = {
+            let mut publish = Publish::new(topic("t"), Bytes::new());
+            publish.topic = TopicName::default();
+            publish
         };
         unencodable(version, publish, EncodeError::EmptyTopic);
     }
@@ -2254,13 +2250,10 @@ fn v5_invalid_property_values_are_refused_when_encoding() {
         subscribe,
         EncodeError::InvalidPropertyValue(PropertyId::SubscriptionIdentifier),
     );
-    let publish = Publish {
-        properties: PublishProperties {
-            subscription_identifiers: vec![too_big.unwrap()],
-            ..PublishProperties::default()
-        },
-        ..Publish::new(topic("t"), Bytes::new())
-    };
+    let publish = Publish::new(topic("t"), Bytes::new()).with_properties(PublishProperties {
+        subscription_identifiers: vec![too_big.unwrap()],
+        ..PublishProperties::default()
+    });
     unencodable(
         V5,
         publish,
@@ -2284,10 +2277,11 @@ fn v5_invalid_property_values_are_refused_when_encoding() {
 /// writes nothing.
 #[test]
 fn buffer_too_small_is_an_error() {
-    let publish = Publish {
-        qos: QoS::AtLeastOnce,
-        packet_id: PacketId::new(1),
-        ..Publish::new(topic("a/b"), vec![1u8; 300])
+    let publish = {
+        let mut publish = Publish::new(topic("a/b"), vec![1u8; 300]);
+        publish.qos = QoS::AtLeastOnce;
+        publish.packet_id = PacketId::new(1);
+        publish
     };
     let packets: Vec<Packet> = vec![
         Connect::new("client").into(),
@@ -2344,13 +2338,10 @@ fn empty_will_topic_and_response_topic_are_refused_when_encoding() {
         };
         unencodable(version, connect, EncodeError::EmptyTopic);
     }
-    let publish = Publish {
-        properties: PublishProperties {
-            response_topic: Some(TopicName::default()),
-            ..PublishProperties::default()
-        },
-        ..Publish::new(topic("t"), Bytes::new())
-    };
+    let publish = Publish::new(topic("t"), Bytes::new()).with_properties(PublishProperties {
+        response_topic: Some(TopicName::default()),
+        ..PublishProperties::default()
+    });
     unencodable(
         V5,
         publish,

@@ -376,20 +376,18 @@ fn publish(version: Version) -> impl Strategy<Value = Publish> {
         .prop_map(
             |((dup, retain, alias_only), qos, id, topic, properties, payload)| {
                 let qos0 = qos == QoS::AtMostOnce;
-                Publish {
-                    dup: dup && !qos0,
-                    qos,
-                    retain,
-                    // An empty topic name stands for the Topic Alias (MQTT 5.0 §3.3.2.3.4).
-                    topic: if alias_only && properties.topic_alias.is_some() {
-                        TopicName::default()
-                    } else {
-                        topic
-                    },
-                    packet_id: (!qos0).then_some(id),
-                    properties,
-                    payload,
-                }
+                // An empty topic name stands for the Topic Alias (MQTT 5.0 §3.3.2.3.4).
+                let topic = if alias_only && properties.topic_alias.is_some() {
+                    TopicName::default()
+                } else {
+                    topic
+                };
+                let mut publish = Publish::new(topic, payload).with_properties(properties);
+                publish.dup = dup && !qos0;
+                publish.qos = qos;
+                publish.retain = retain;
+                publish.packet_id = (!qos0).then_some(id);
+                publish
             },
         )
 }
@@ -544,7 +542,7 @@ fn auth() -> impl Strategy<Value = Auth> {
 fn packet(version: Version) -> BoxedStrategy<Packet> {
     let common = prop_oneof![
         connect(version).prop_map(Packet::from),
-        connack(version).prop_map(Packet::ConnAck),
+        connack(version).prop_map(Packet::from),
         publish(version).prop_map(Packet::Publish),
         ack(version, PUBACK_CODES).prop_map(|(packet_id, reason_code, properties)| {
             Packet::PubAck(PubAck {
@@ -580,10 +578,10 @@ fn packet(version: Version) -> BoxedStrategy<Packet> {
         unsuback(version).prop_map(Packet::UnsubAck),
         Just(Packet::PingReq),
         Just(Packet::PingResp),
-        disconnect(version).prop_map(Packet::Disconnect),
+        disconnect(version).prop_map(Packet::from),
     ];
     if version.is_v5() {
-        prop_oneof![14 => common, 1 => auth().prop_map(Packet::Auth)].boxed()
+        prop_oneof![14 => common, 1 => auth().prop_map(Packet::from)].boxed()
     } else {
         common.boxed()
     }

@@ -75,6 +75,7 @@ fn decode(version: Version, wire: &[u8]) -> Packet {
         );
         assert_eq!(partial.len(), n, "a prefix was consumed");
         assert_eq!(decoder.decode_slice(&wire[..n]), Ok(None));
+        assert_eq!(decoder.decode_ref(&wire[..n]), Ok(None));
     }
     let mut buf = BytesMut::from(wire);
     let packet = decoder
@@ -90,6 +91,11 @@ fn decode(version: Version, wire: &[u8]) -> Packet {
         decoder.decode_slice(wire),
         Ok(Some((packet.clone(), wire.len())))
     );
+    let (borrowed, len) = decoder
+        .decode_ref(wire)
+        .expect("decode_ref agrees")
+        .expect("a whole packet");
+    assert_eq!((borrowed.into_owned(), len), (packet.clone(), wire.len()));
     assert_eq!(decoder.packet_len(wire), Ok(Some(wire.len())));
     packet
 }
@@ -585,11 +591,10 @@ fn v5_connack_maximum_qos_0() {
 // ---- PUBLISH ---------------------------------------------------------------------------------
 
 fn publish(qos: QoS, packet_id: Option<u16>, name: &str, payload: &'static [u8]) -> Publish {
-    Publish {
-        qos,
-        packet_id: packet_id.map(id),
-        ..Publish::new(topic(name), b(payload))
-    }
+    let mut publish = Publish::new(topic(name), b(payload));
+    publish.qos = qos;
+    publish.packet_id = packet_id.map(id);
+    publish
 }
 
 /// MQTT 3.1.1 §3.3.2.3, Table 3.3 and Figure 3.11 "Publish Packet variable header non normative
@@ -631,10 +636,12 @@ fn publish_every_fixed_header_flag_combination() {
                     }
                     body.push(b'!');
                     let wire = cat(&[&[first, body.len() as u8], &body]);
-                    let packet = Publish {
-                        dup,
-                        retain,
-                        ..publish(qos, (qos != QoS::AtMostOnce).then_some(0x1234), "a/b", b"!")
+                    let packet = {
+                        let mut publish =
+                            publish(qos, (qos != QoS::AtMostOnce).then_some(0x1234), "a/b", b"!");
+                        publish.dup = dup;
+                        publish.retain = retain;
+                        publish
                     };
                     round_trip(version, &wire, packet);
                 }
@@ -696,8 +703,8 @@ fn v5_publish_every_property() {
         &[0x26, 0x00, 0x01, b'b', 0x00, 0x01, b'3'],
         b"{}",
     ]);
-    let packet = Publish {
-        properties: PublishProperties {
+    let packet =
+        publish(QoS::AtLeastOnce, Some(1), "t/1", b"{}").with_properties(PublishProperties {
             payload_format_indicator: Some(true),
             message_expiry_interval: Some(3600),
             topic_alias: NonZeroU16::new(5),
@@ -708,9 +715,7 @@ fn v5_publish_every_property() {
                 .map(|v| NonZeroU32::new(v).unwrap())
                 .to_vec(),
             content_type: Some(s("json")),
-        },
-        ..publish(QoS::AtLeastOnce, Some(1), "t/1", b"{}")
-    };
+        });
     round_trip(V5, &wire, packet);
 }
 
@@ -720,24 +725,22 @@ fn v5_publish_every_property() {
 #[test]
 fn v5_publish_topic_alias_with_empty_topic() {
     let wire = [0x30, 7, 0x00, 0x00, 0x03, 0x23, 0x00, 0x05, b'p'];
-    let packet = Publish {
-        topic: TopicName::default(),
-        properties: PublishProperties {
+    let packet = {
+        let mut publish = Publish::new(topic("x"), b("p"));
+        publish.topic = TopicName::default();
+        publish.set_properties(PublishProperties {
             topic_alias: NonZeroU16::new(5),
             ..PublishProperties::default()
-        },
-        ..Publish::new(topic("x"), b("p"))
+        });
+        publish
     };
     round_trip(V5, &wire, packet);
 
     let wire = cat(&[&[0x30, 9, 0x00, 0x03], b"a/b", &[0x03, 0x23, 0x00, 0x05]]);
-    let packet = Publish {
-        properties: PublishProperties {
-            topic_alias: NonZeroU16::new(5),
-            ..PublishProperties::default()
-        },
-        ..Publish::new(topic("a/b"), Bytes::new())
-    };
+    let packet = Publish::new(topic("a/b"), Bytes::new()).with_properties(PublishProperties {
+        topic_alias: NonZeroU16::new(5),
+        ..PublishProperties::default()
+    });
     round_trip(V5, &wire, packet);
 }
 
@@ -757,19 +760,13 @@ fn properties_in_any_order_decode() {
         &[0x01, 0x00],
         b"pl",
     ]);
-    let packet = Publish {
-        properties: PublishProperties {
-            payload_format_indicator: Some(false),
-            topic_alias: NonZeroU16::new(7),
-            user_properties: vec![user("z", ""), user("a", "")],
-            subscription_identifiers: vec![
-                NonZeroU32::new(9).unwrap(),
-                NonZeroU32::new(2).unwrap(),
-            ],
-            ..PublishProperties::default()
-        },
-        ..publish(QoS::AtMostOnce, None, "t", b"pl")
-    };
+    let packet = publish(QoS::AtMostOnce, None, "t", b"pl").with_properties(PublishProperties {
+        payload_format_indicator: Some(false),
+        topic_alias: NonZeroU16::new(7),
+        user_properties: vec![user("z", ""), user("a", "")],
+        subscription_identifiers: vec![NonZeroU32::new(9).unwrap(), NonZeroU32::new(2).unwrap()],
+        ..PublishProperties::default()
+    });
     assert_eq!(decode(V5, &wire), Packet::Publish(packet.clone()));
     let canonical = cat(&[
         &[0x30, 27, 0x00, 0x01, b't'],

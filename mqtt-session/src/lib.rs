@@ -21,7 +21,7 @@
 //!
 //! // ...and the server's CONNACK, fed back in, makes it connected.
 //! let mut connack = Vec::new();
-//! Packet::ConnAck(ConnAck::default()).encode(Version::V311, &mut connack)?;
+//! Packet::from(ConnAck::default()).encode(Version::V311, &mut connack)?;
 //! session.handle_bytes(Instant::from_millis(5), &connack);
 //! assert!(matches!(session.poll_event(), Some(Event::Connected(_))));
 //! // Keep alive: the next deadline is a PINGREQ, 60 s after CONNECT went out.

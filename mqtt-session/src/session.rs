@@ -938,8 +938,10 @@ impl<S: Store> Session<S> {
     pub fn publish(&mut self, now: Instant, mut publish: Publish) -> Result<PublishId, UsageError> {
         publish.packet_id = None;
         publish.dup = false;
-        publish.properties.subscription_identifiers.clear();
-        if publish.properties.topic_alias.is_some() {
+        if publish.has_properties() {
+            publish.properties_mut().subscription_identifiers.clear();
+        }
+        if publish.topic_alias().is_some() {
             return Err(UsageError::TopicAliasNotAllowed);
         }
         self.check_publish(&mut publish)?;
@@ -1188,7 +1190,7 @@ impl<S: Store> Session<S> {
     ///     },
     /// };
     /// let mut wire = Vec::new();
-    /// Packet::Auth(challenge).encode(Version::V5, &mut wire)?;
+    /// Packet::from(challenge).encode(Version::V5, &mut wire)?;
     /// session.handle_bytes(Instant::from_millis(20), &wire);
     /// assert!(matches!(session.poll_event(), Some(Event::Auth(_))));
     /// // The answer; the Authentication Method is filled in.
@@ -1229,7 +1231,7 @@ impl<S: Store> Session<S> {
                 property,
             )));
         }
-        let mut packet = Packet::Auth(auth);
+        let mut packet = Packet::from(auth);
         self.fit_to_server(&mut packet);
         self.check_size(&packet)?;
         self.transmit.packet(self.config.version, &packet)?;
@@ -1271,7 +1273,7 @@ impl<S: Store> Session<S> {
             return Err(UsageError::NotConnected);
         }
         self.check_disconnect(&disconnect)?;
-        let mut packet = Packet::Disconnect(disconnect);
+        let mut packet = Packet::from(disconnect);
         self.fit_to_server(&mut packet);
         self.transmit.packet(self.config.version, &packet)?;
         self.sent(now);
@@ -1313,7 +1315,7 @@ impl<S: Store> Session<S> {
             return Err(UsageError::Encode(EncodeError::InvalidReasonCode(code)));
         }
         let version = self.config.version;
-        let packet = Packet::Disconnect(disconnect.clone());
+        let packet = Packet::from(disconnect.clone());
         match packet.encode(version, &mut &mut [0u8; 0][..]) {
             Ok(()) | Err(EncodeError::BufferTooSmall { .. }) => Ok(()),
             Err(e) => Err(UsageError::Encode(e)),
@@ -1343,7 +1345,7 @@ impl<S: Store> Session<S> {
             return;
         }
         let result = match packet {
-            Packet::ConnAck(connack) => self.on_connack(now, connack),
+            Packet::ConnAck(connack) => self.on_connack(now, *connack),
             Packet::Publish(publish) => self.on_publish(now, publish),
             Packet::PubAck(ack) => self.on_puback(now, ack),
             Packet::PubRec(rec) => self.on_pubrec(now, rec),
@@ -1358,10 +1360,10 @@ impl<S: Store> Session<S> {
             Packet::Disconnect(disconnect) => {
                 let code = disconnect.reason_code;
                 self.received(Command::Disconnect, None, None, &[code]);
-                self.close(DisconnectReason::ByServer(disconnect));
+                self.close(DisconnectReason::ByServer(*disconnect));
                 Ok(())
             }
-            Packet::Auth(auth) => self.on_auth(auth),
+            Packet::Auth(auth) => self.on_auth(*auth),
             other => Err(ProtocolError::UnexpectedPacket(other.packet_type())),
         };
         if let Err(error) = result {
@@ -1462,7 +1464,7 @@ impl<S: Store> Session<S> {
     }
 
     fn on_publish(&mut self, now: Instant, mut publish: Publish) -> Result<(), ProtocolError> {
-        if let Some(alias) = publish.properties.topic_alias {
+        if let Some(alias) = publish.properties().topic_alias {
             self.aliases
                 .inbound(&mut publish.topic, alias)
                 .map_err(|e| match e {
@@ -1939,14 +1941,14 @@ impl<S: Store> Session<S> {
             else {
                 return;
             };
-            if let Some(expiry) = publish.properties.message_expiry_interval {
+            if let Some(expiry) = publish.properties().message_expiry_interval {
                 let waited = now.saturating_duration_since(accepted).as_secs();
                 match u32::try_from(waited)
                     .ok()
                     .and_then(|w| expiry.checked_sub(w))
                 {
                     Some(left) if left > 0 || waited == 0 => {
-                        publish.properties.message_expiry_interval = Some(left);
+                        publish.properties_mut().message_expiry_interval = Some(left);
                     }
                     _ => {
                         self.fail_publish(id, None, FailReason::Expired);
@@ -2035,13 +2037,13 @@ impl<S: Store> Session<S> {
             Outbound::None => self.transmit.publish(version, publish),
             Outbound::New(alias) => {
                 let mut aliased = publish.clone();
-                aliased.properties.topic_alias = Some(alias);
+                aliased.properties_mut().topic_alias = Some(alias);
                 self.transmit.publish(version, &aliased)
             }
             Outbound::Known(alias) => {
                 let mut aliased = publish.clone();
                 aliased.topic = TopicName::default();
-                aliased.properties.topic_alias = Some(alias);
+                aliased.properties_mut().topic_alias = Some(alias);
                 self.transmit.publish(version, &aliased)
             }
         };
@@ -2415,7 +2417,7 @@ impl<S: Store> Session<S> {
     /// then end the connection.
     fn protocol_error(&mut self, error: ProtocolError, reason_code: ReasonCode) {
         if self.config.version.is_v5() {
-            let disconnect = Packet::Disconnect(Disconnect::new(reason_code));
+            let disconnect = Packet::from(Disconnect::new(reason_code));
             let result = self.transmit.packet(self.config.version, &disconnect);
             debug_assert!(result.is_ok());
         }

@@ -267,9 +267,10 @@ fn maximum_qos_and_retain(mode: Mode) {
         h.cmd(|s, now| s.publish(now, msg("t", "x", 2))),
         Err(UsageError::QoSNotSupported(QoS::ExactlyOnce))
     );
-    let retained = Publish {
-        retain: true,
-        ..msg("t", "x", 0)
+    let retained = {
+        let mut publish = msg("t", "x", 0);
+        publish.retain = true;
+        publish
     };
     assert_eq!(
         h.cmd(|s, now| s.publish(now, retained)),

@@ -799,9 +799,10 @@ impl Model {
         self.publish_counter += 1;
         let mut payload = format!("c{}", self.publish_counter).into_bytes();
         payload.resize(payload.len() + usize::from(len), b'.');
-        let publish = Publish {
-            qos: qos(q),
-            ..Publish::new(topic("p"), payload)
+        let publish = {
+            let mut publish = Publish::new(topic("p"), payload);
+            publish.qos = qos(q);
+            publish
         };
         let queued = self.h.session.publishes_queued();
         let result = self.h.cmd(|s, now| s.publish(now, publish));
@@ -1121,11 +1122,12 @@ impl Model {
 
     fn publish_packet(&self, t: &ToClient, dup: bool) -> Packet {
         let (topic_name, payload, qos) = &self.messages[&t.message];
-        Packet::Publish(Publish {
-            dup,
-            qos: *qos,
-            packet_id: Some(pid(t.packet_id)),
-            ..Publish::new(topic(topic_name), payload.clone())
+        Packet::Publish({
+            let mut publish = Publish::new(topic(topic_name), payload.clone());
+            publish.dup = dup;
+            publish.qos = *qos;
+            publish.packet_id = Some(pid(t.packet_id));
+            publish
         })
     }
 

@@ -67,9 +67,10 @@ fn qos1_duplicate_delivered_again(mode: Mode) {
     let mut h = Harness::new(mode);
     h.connect();
     h.inject(incoming("a", "one", 1, 5));
-    h.inject(Publish {
-        dup: true,
-        ..incoming("a", "one", 1, 5)
+    h.inject({
+        let mut publish = incoming("a", "one", 1, 5);
+        publish.dup = true;
+        publish
     });
     assert_eq!(delivered(&mut h), ["one", "one"]);
     assert_eq!(h.sent(), [Packet::from(puback(5)), puback(5).into()]);
@@ -84,9 +85,10 @@ fn qos2_on_publish_exactly_once(mode: Mode) {
     h.inject(incoming("a", "two", 2, 7));
     assert_eq!(delivered(&mut h), ["two"]);
     assert_eq!(h.sent(), [Packet::from(pubrec(7))]);
-    h.inject(Publish {
-        dup: true,
-        ..incoming("a", "two", 2, 7)
+    h.inject({
+        let mut publish = incoming("a", "two", 2, 7);
+        publish.dup = true;
+        publish
     });
     assert!(h.events().is_empty());
     assert_eq!(h.sent(), [Packet::from(pubrec(7))]);
@@ -105,9 +107,10 @@ fn qos2_on_pubrel(mode: Mode) {
     h.inject(incoming("a", "two", 2, 7));
     assert!(h.events().is_empty());
     assert_eq!(h.sent(), [Packet::from(pubrec(7))]);
-    h.inject(Publish {
-        dup: true,
-        ..incoming("a", "two", 2, 7)
+    h.inject({
+        let mut publish = incoming("a", "two", 2, 7);
+        publish.dup = true;
+        publish
     });
     assert!(h.events().is_empty());
     assert_eq!(h.sent(), [Packet::from(pubrec(7))]);
@@ -175,9 +178,10 @@ fn manual_tokens(mode: Mode) {
         }
         other => panic!("{other:?}"),
     }
-    h.inject(Publish {
-        dup: true,
-        ..incoming("a", "2", 2, 9)
+    h.inject({
+        let mut publish = incoming("a", "2", 2, 9);
+        publish.dup = true;
+        publish
     });
     assert!(h.events().is_empty());
     assert!(h.sent().is_empty());
@@ -284,14 +288,15 @@ fn v311_ack_reason_code_ignored(mode: Mode) {
 fn message_passed_through(mode: Mode) {
     let mut h = Harness::new(mode);
     h.connect();
-    let mut p = Publish {
-        retain: true,
-        ..incoming("r/t", "payload", 1, 3)
+    let mut p = {
+        let mut publish = incoming("r/t", "payload", 1, 3);
+        publish.retain = true;
+        publish
     };
     if mode.v5() {
-        p.properties.content_type = Some("text/plain".into());
-        p.properties.user_properties = vec![UserProperty::new("k", "v")];
-        p.properties.subscription_identifiers = vec![NonZeroU32::new(4).unwrap()];
+        p.properties_mut().content_type = Some("text/plain".into());
+        p.properties_mut().user_properties = vec![UserProperty::new("k", "v")];
+        p.properties_mut().subscription_identifiers = vec![NonZeroU32::new(4).unwrap()];
     }
     h.inject(p.clone());
     assert_eq!(

@@ -24,9 +24,10 @@ fn published(h: &mut Harness) -> Vec<(u64, Option<u16>, QoS, ReasonCode)> {
 fn qos0(mode: Mode) {
     let mut h = Harness::new(mode);
     h.connect();
-    let p = Publish {
-        retain: true,
-        ..msg("a/b", "hello", 0)
+    let p = {
+        let mut publish = msg("a/b", "hello", 0);
+        publish.retain = true;
+        publish
     };
     let id = h.cmd(|s, now| s.publish(now, p.clone())).unwrap();
     assert_eq!(id.get(), 1);
@@ -258,15 +259,16 @@ fn publish_while_connecting(mode: Mode) {
 fn caller_cannot_choose_packet_id(mode: Mode) {
     let mut h = Harness::new(mode);
     h.connect();
-    let p = Publish {
-        packet_id: Some(pid(77)),
-        dup: true,
-        ..msg("t", "x", 1)
+    let p = {
+        let mut publish = msg("t", "x", 1);
+        publish.packet_id = Some(pid(77));
+        publish.dup = true;
+        publish
     };
     h.cmd(|s, now| s.publish(now, p)).unwrap();
     assert_eq!(h.sent(), [on_wire(msg("t", "x", 1), Some(1), false)]);
     let mut aliased = msg("t", "x", 0);
-    aliased.properties.topic_alias = NonZeroU16::new(1);
+    aliased.properties_mut().topic_alias = NonZeroU16::new(1);
     assert_eq!(
         h.cmd(|s, now| s.publish(now, aliased)),
         Err(UsageError::TopicAliasNotAllowed)
@@ -396,7 +398,7 @@ fn invalid_publish_refused(mode: Mode) {
     let mut h = Harness::new(mode);
     h.connect();
     let mut p = msg("t", "x", 0);
-    p.properties.content_type = Some("text".into());
+    p.properties_mut().content_type = Some("text".into());
     let result = h.cmd(|s, now| s.publish(now, p));
     if mode.v5() {
         result.unwrap();

@@ -355,9 +355,10 @@ fn inbound_qos2_across_reconnect(mode: Mode) {
     h.inject(incoming("t", "once", 2, 3));
     h.skip();
     reconnect(&mut h, connack_present());
-    h.inject(Publish {
-        dup: true,
-        ..incoming("t", "once", 2, 3)
+    h.inject({
+        let mut publish = incoming("t", "once", 2, 3);
+        publish.dup = true;
+        publish
     });
     assert_eq!(h.sent(), [Packet::from(pubrec(3))]);
     assert_eq!(h.events().len(), 1, "only Connected");
@@ -382,9 +383,10 @@ fn manual_ack_while_offline(mode: Mode) {
     h.skip();
     reconnect(&mut h, connack_present());
     assert_eq!(h.sent(), [Packet::from(pubrec(5))]);
-    h.inject(Publish {
-        dup: true,
-        ..incoming("t", "x", 2, 5)
+    h.inject({
+        let mut publish = incoming("t", "x", 2, 5);
+        publish.dup = true;
+        publish
     });
     assert_eq!(h.sent(), [Packet::from(pubrec(5))]);
     assert_eq!(h.events().len(), 1, "only Connected");
@@ -396,7 +398,7 @@ fn message_expiry_while_queued(mode: Mode) {
     let mut h = Harness::new(mode);
     let with_expiry = |payload: &'static str, secs: u32| {
         let mut p = msg("t", payload, 1);
-        p.properties.message_expiry_interval = Some(secs);
+        p.properties_mut().message_expiry_interval = Some(secs);
         p
     };
     h.cmd(|s, now| s.publish(now, with_expiry("short", 3)))

@@ -82,9 +82,10 @@ fn publish_qos2_on_publish(mode: Mode) {
     let mut h = packet_events(mode, Qos2Delivery::OnPublish);
     let mut r = router();
     h.inject(incoming("cool", "x", 2, 1));
-    h.inject(Publish {
-        dup: true,
-        ..incoming("cool", "x", 2, 1)
+    h.inject({
+        let mut publish = incoming("cool", "x", 2, 1);
+        publish.dup = true;
+        publish
     });
     h.inject(pubrel(1));
     assert_eq!(
@@ -173,9 +174,10 @@ fn every_packet_reported_in_manual_mode(mode: Mode) {
         let mut h = Harness::with_config(mode, config);
         h.connect();
         h.inject(incoming("t", "x", 2, 1));
-        h.inject(Publish {
-            dup: true,
-            ..incoming("t", "x", 2, 1)
+        h.inject({
+            let mut publish = incoming("t", "x", 2, 1);
+            publish.dup = true;
+            publish
         });
         if delivery == Qos2Delivery::OnPublish {
             let token = h.take_ack(1);

@@ -86,9 +86,10 @@ fn restart_resumes(mode: Mode) {
     // Identifier 1 is free again, 2 is still taken.
     assert_eq!(h.sent(), [on_wire(msg("t", "c", 1), Some(1), false)]);
     // The server sends e again: answered, not delivered.
-    h.inject(Publish {
-        dup: true,
-        ..incoming("in", "e", 2, 7)
+    h.inject({
+        let mut publish = incoming("in", "e", 2, 7);
+        publish.dup = true;
+        publish
     });
     assert_eq!(h.sent(), [Packet::from(pubrec(7))]);
     h.inject(pubrel(7));
@@ -158,9 +159,10 @@ fn no_store(mode: Mode) {
     h.open();
     h.inject(connack_present());
     h.skip();
-    h.inject(Publish {
-        dup: true,
-        ..incoming("in", "b", 2, 4)
+    h.inject({
+        let mut publish = incoming("in", "b", 2, 4);
+        publish.dup = true;
+        publish
     });
     assert!(!h.events().iter().any(|e| matches!(e, Event::Message(_))));
     h.inject(pubrec(1));

@@ -11,7 +11,7 @@ fn alias(n: u16) -> Option<NonZeroU16> {
 
 /// `publish` as sent with a Topic Alias, the topic name left out when `known`.
 fn aliased(mut publish: Publish, id: Option<u16>, n: u16, known: bool) -> Packet {
-    publish.properties.topic_alias = alias(n);
+    publish.properties_mut().topic_alias = alias(n);
     if known {
         publish.topic = TopicName::default();
     }
@@ -28,7 +28,7 @@ fn inbound_aliases(mode: Mode, max: u16) -> Harness {
 }
 
 fn with_alias(mut p: Publish, n: u16) -> Publish {
-    p.properties.topic_alias = alias(n);
+    p.properties_mut().topic_alias = alias(n);
     p
 }
 
@@ -293,7 +293,7 @@ fn request_response_properties(mode: Mode) {
     assert_eq!(c.properties.request_response_information, Some(true));
     assert_eq!(h.session.server().keep_alive, Duration::from_secs(60));
     let mut request = msg("service/add", "1+2", 1);
-    request.properties = PublishProperties {
+    request.set_properties(PublishProperties {
         payload_format_indicator: Some(true),
         message_expiry_interval: Some(30),
         response_topic: Some(topic("replies/client")),
@@ -301,12 +301,12 @@ fn request_response_properties(mode: Mode) {
         user_properties: vec![UserProperty::new("trace", "abc")],
         content_type: Some("text/plain".into()),
         ..Default::default()
-    };
+    });
     h.cmd(|s, now| s.publish(now, request.clone())).unwrap();
     assert_eq!(h.sent(), [on_wire(request.clone(), Some(1), false)]);
     let mut response = incoming("replies/client", "3", 0, 0);
-    response.properties.correlation_data = Some(Bytes::from_static(b"req-1"));
-    response.properties.subscription_identifiers = vec![NonZeroU32::new(9).unwrap()];
+    response.properties_mut().correlation_data = Some(Bytes::from_static(b"req-1"));
+    response.properties_mut().subscription_identifiers = vec![NonZeroU32::new(9).unwrap()];
     h.inject(response.clone());
     assert_eq!(
         h.events(),

@@ -65,7 +65,7 @@ fn connected<S: Store>(store: S) -> Session<S> {
         .expect("opens");
     while session.poll_transmit().is_some() {}
     let mut connack = Vec::new();
-    Packet::ConnAck(ConnAck::default())
+    Packet::from(ConnAck::default())
         .encode(Version::V5, &mut connack)
         .expect("encodes");
     session.handle_bytes(Instant::ZERO, &connack);

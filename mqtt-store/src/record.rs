@@ -268,7 +268,7 @@ mod tests {
         let mut publish = Publish::new(TopicName::new("a/b").unwrap(), &b"payload"[..]);
         publish.qos = QoS::ExactlyOnce;
         publish.retain = true;
-        publish.properties = PublishProperties {
+        publish.set_properties(PublishProperties {
             payload_format_indicator: Some(true),
             message_expiry_interval: Some(60),
             response_topic: Some(TopicName::new("reply/here").unwrap()),
@@ -280,7 +280,7 @@ mod tests {
             subscription_identifiers: vec![NonZeroU32::new(7).unwrap()],
             content_type: Some("text/plain".into()),
             ..PublishProperties::default()
-        };
+        });
         publish
     }
 

@@ -24,7 +24,7 @@ fn message(payload: &'static str, qos: QoS, version: Version) -> Publish {
     let mut publish = Publish::new(TopicName::new("t/x").unwrap(), payload);
     publish.qos = qos;
     if version.is_v5() {
-        publish.properties = PublishProperties {
+        publish.set_properties(PublishProperties {
             content_type: Some("text/plain".into()),
             correlation_data: Some(payload.as_bytes().to_vec().into()),
             user_properties: vec![UserProperty {
@@ -32,7 +32,7 @@ fn message(payload: &'static str, qos: QoS, version: Version) -> Publish {
                 value: payload.into(),
             }],
             ..PublishProperties::default()
-        };
+        });
     }
     publish
 }
@@ -189,9 +189,10 @@ fn a_full_store_refuses_the_publish() {
         .with_max_bytes(1024);
     let (store, _) = open(&dir.log(), options);
     let mut session = Session::with_store(config(Version::V5), store);
-    let big = Publish {
-        qos: QoS::AtLeastOnce,
-        ..Publish::new(TopicName::new("t").unwrap(), vec![0; 2000])
+    let big = {
+        let mut publish = Publish::new(TopicName::new("t").unwrap(), vec![0; 2000]);
+        publish.qos = QoS::AtLeastOnce;
+        publish
     };
     let refused = session.publish(Instant::ZERO, big).unwrap_err();
     assert_eq!(
@@ -199,9 +200,10 @@ fn a_full_store_refuses_the_publish() {
         mqtt_session::UsageError::Store(StoreError::Full { limit: 1024 })
     );
     assert_eq!(session.publishes_queued(), 0);
-    let small = Publish {
-        qos: QoS::AtLeastOnce,
-        ..Publish::new(TopicName::new("t").unwrap(), vec![0; 20])
+    let small = {
+        let mut publish = Publish::new(TopicName::new("t").unwrap(), vec![0; 20]);
+        publish.qos = QoS::AtLeastOnce;
+        publish
     };
     session.publish(Instant::ZERO, small).unwrap();
     assert_eq!(session.publishes_queued(), 1);

@@ -7,6 +7,7 @@ mod connect;
 mod disconnect;
 mod publish;
 mod publish_builder;
+mod publish_ref;
 mod suback;
 mod subscribe;
 mod unsuback;
@@ -21,6 +22,7 @@ pub use connect::{Connect, ConnectProperties, Will, WillProperties};
 pub use disconnect::{Disconnect, DisconnectProperties};
 pub use publish::{Publish, PublishProperties};
 pub use publish_builder::PublishBuilder;
+pub use publish_ref::{PacketRef, PublishRef};
 pub use suback::SubAck;
 pub use subscribe::{
     RetainHandling, Subscribe, SubscribeProperties, Subscription, SubscriptionOptions,
@@ -111,8 +113,8 @@ impl PacketType {
 pub enum Packet {
     /// CONNECT (MQTT 5.0 §3.1).
     Connect(alloc::boxed::Box<Connect>),
-    /// CONNACK (MQTT 5.0 §3.2).
-    ConnAck(ConnAck),
+    /// CONNACK (MQTT 5.0 §3.2), boxed: it is large and comes once per connection.
+    ConnAck(alloc::boxed::Box<ConnAck>),
     /// PUBLISH (MQTT 5.0 §3.3).
     Publish(Publish),
     /// PUBACK (MQTT 5.0 §3.4).
@@ -135,10 +137,10 @@ pub enum Packet {
     PingReq,
     /// PINGRESP (MQTT 5.0 §3.13).
     PingResp,
-    /// DISCONNECT (MQTT 5.0 §3.14).
-    Disconnect(Disconnect),
-    /// AUTH (MQTT 5.0 §3.15), MQTT 5.0 only.
-    Auth(Auth),
+    /// DISCONNECT (MQTT 5.0 §3.14), boxed: it is large and comes at most once per connection.
+    Disconnect(alloc::boxed::Box<Disconnect>),
+    /// AUTH (MQTT 5.0 §3.15), MQTT 5.0 only; boxed, it is large and rare.
+    Auth(alloc::boxed::Box<Auth>),
 }
 
 impl Packet {
@@ -234,7 +236,9 @@ impl Packet {
             PacketType::Connect => {
                 Packet::Connect(alloc::boxed::Box::new(Connect::decode(version, &body)?))
             }
-            PacketType::ConnAck => Packet::ConnAck(ConnAck::decode(version, &body)?),
+            PacketType::ConnAck => {
+                Packet::ConnAck(alloc::boxed::Box::new(ConnAck::decode(version, &body)?))
+            }
             PacketType::PubAck => Packet::PubAck(PubAck::decode(version, &body)?),
             PacketType::PubRec => Packet::PubRec(PubRec::decode(version, &body)?),
             PacketType::PubRel => Packet::PubRel(PubRel::decode(version, &body)?),
@@ -253,8 +257,10 @@ impl Packet {
                     Packet::PingResp
                 }
             }
-            PacketType::Disconnect => Packet::Disconnect(Disconnect::decode(version, &body)?),
-            PacketType::Auth => Packet::Auth(Auth::decode(version, &body)?),
+            PacketType::Disconnect => {
+                Packet::Disconnect(alloc::boxed::Box::new(Disconnect::decode(version, &body)?))
+            }
+            PacketType::Auth => Packet::Auth(alloc::boxed::Box::new(Auth::decode(version, &body)?)),
         }))
     }
 }
@@ -276,7 +282,6 @@ macro_rules! impl_from_for_packet {
 }
 
 impl_from_for_packet!(
-    ConnAck,
     Publish,
     PubAck,
     PubRec,
@@ -285,16 +290,20 @@ impl_from_for_packet!(
     Subscribe,
     SubAck,
     Unsubscribe,
-    UnsubAck,
-    Disconnect,
-    Auth
+    UnsubAck
 );
 
-impl From<Connect> for Packet {
-    fn from(p: Connect) -> Packet {
-        Packet::Connect(alloc::boxed::Box::new(p))
-    }
+macro_rules! impl_from_for_boxed_packet {
+    ($($name:ident),*) => {
+        $(impl From<$name> for Packet {
+            fn from(p: $name) -> Packet {
+                Packet::$name(alloc::boxed::Box::new(p))
+            }
+        })*
+    };
 }
+
+impl_from_for_boxed_packet!(Connect, ConnAck, Disconnect, Auth);
 
 /// Splits packets off a byte stream.
 ///
@@ -406,9 +415,10 @@ impl Decoder {
             buf.advance(header);
             return Packet::decode(self.version, first, Bytes::new());
         }
-        let mut frame = buf.split_to(header + body);
+        // `Bytes::advance` is cheaper than `BytesMut`'s, which keeps track of a vector's start.
+        let mut frame = buf.split_to(header + body).freeze();
         frame.advance(header);
-        Packet::decode(self.version, first, frame.freeze())
+        Packet::decode(self.version, first, frame)
     }
 
     /// Like [`decode`](Self::decode), for input held in [`Bytes`].
@@ -431,6 +441,59 @@ impl Decoder {
         packet
     }
 
+    /// Decodes the first packet of a borrowed slice without copying a PUBLISH: its topic and
+    /// payload borrow `buf` ([`PublishRef`]); returns the packet and the number of bytes it took,
+    /// or `None` when `buf` does not hold a whole packet yet.
+    ///
+    /// This is the fastest way to read messages that are handled before the buffer is reused:
+    /// no reference count, and no allocation for a PUBLISH without MQTT 5.0 properties. Other
+    /// packets come back owned ([`PacketRef::Other`]).
+    ///
+    /// ```
+    /// use mqtt_proto::{Decoder, PacketRef, Version};
+    ///
+    /// let decoder = Decoder::new(Version::V311);
+    /// // A QoS 0 PUBLISH to "t" with payload "x", then a PINGRESP.
+    /// let mut input = &[0x30, 0x04, 0x00, 0x01, b't', b'x', 0xD0, 0x00][..];
+    /// while let Some((packet, len)) = decoder.decode_ref(input)? {
+    ///     match packet {
+    ///         PacketRef::Publish(p) => assert_eq!((p.topic, p.payload), ("t", &b"x"[..])),
+    ///         other => assert_eq!(other.into_owned(), mqtt_proto::Packet::PingResp),
+    ///     }
+    ///     input = &input[len..];
+    /// }
+    /// assert!(input.is_empty());
+    /// # Ok::<(), mqtt_proto::DecodeError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when the bytes are not a valid packet.
+    #[inline]
+    pub fn decode_ref<'a>(
+        &self,
+        buf: &'a [u8],
+    ) -> Result<Option<(PacketRef<'a>, usize)>, DecodeError> {
+        let Some((header, body)) = self.header(buf)? else {
+            return Ok(None);
+        };
+        let Some(frame) = buf.get(header..header + body) else {
+            return Ok(None);
+        };
+        let first = buf[0];
+        if first >> 4 == PacketType::Publish as u8 {
+            let publish = PublishRef::decode(self.version, first & 0x0F, frame)?;
+            return Ok(Some((PacketRef::Publish(publish), header + body)));
+        }
+        let body_bytes = if frame.is_empty() {
+            Bytes::new()
+        } else {
+            Bytes::copy_from_slice(frame)
+        };
+        let packet = Packet::decode(self.version, first, body_bytes)?;
+        Ok(packet.map(|packet| (PacketRef::Other(packet), header + body)))
+    }
+
     /// Decodes the first packet of a borrowed slice, copying what the packet keeps; returns the
     /// packet and the number of bytes it took.
     ///
@@ -446,5 +509,26 @@ impl Decoder {
         };
         let packet = Packet::decode(self.version, buf[0], Bytes::copy_from_slice(frame))?;
         Ok(packet.map(|packet| (packet, header + body)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every move of a packet is a copy of its size, and on a microcontroller every one is
+    /// stack: these bounds keep the common packets small (64-bit targets; a 32-bit target
+    /// halves the pointers).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn packet_sizes() {
+        use core::mem::size_of;
+        assert!(
+            size_of::<Publish>() <= 80,
+            "Publish: {}",
+            size_of::<Publish>()
+        );
+        assert!(size_of::<Packet>() <= 96, "Packet: {}", size_of::<Packet>());
+        assert!(size_of::<PubAck>() <= 64, "PubAck: {}", size_of::<PubAck>());
     }
 }

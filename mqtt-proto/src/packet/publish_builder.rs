@@ -24,8 +24,8 @@ use crate::topic::{TopicError, TopicName};
 ///     .content_type("text/plain")
 ///     .user_property("unit", "celsius")
 ///     .build()?;
-/// assert_eq!(publish.properties.message_expiry_interval, Some(60));
-/// assert_eq!(publish.properties.user_properties.len(), 1);
+/// assert_eq!(publish.properties().message_expiry_interval, Some(60));
+/// assert_eq!(publish.properties().user_properties.len(), 1);
 ///
 /// // A topic that is not a valid topic name is refused when the packet is built.
 /// assert!(Publish::builder("sensors/+/temperature").build().is_err());
@@ -72,14 +72,14 @@ impl PublishBuilder {
 
     /// Payload Format Indicator 1: the payload is UTF-8 text (MQTT 5.0 §3.3.2.3.2).
     pub fn utf8_payload(mut self) -> Self {
-        self.publish.properties.payload_format_indicator = Some(true);
+        self.publish.properties_mut().payload_format_indicator = Some(true);
         self
     }
 
     /// Message Expiry Interval: the server drops the message if it could not deliver it
     /// within `seconds` (MQTT 5.0 §3.3.2.3.3).
     pub fn message_expiry_interval(mut self, seconds: u32) -> Self {
-        self.publish.properties.message_expiry_interval = Some(seconds);
+        self.publish.properties_mut().message_expiry_interval = Some(seconds);
         self
     }
 
@@ -92,7 +92,7 @@ impl PublishBuilder {
 
     /// Correlation Data: what ties a response to its request (MQTT 5.0 §3.3.2.3.6).
     pub fn correlation_data(mut self, data: impl Into<Bytes>) -> Self {
-        self.publish.properties.correlation_data = Some(data.into());
+        self.publish.properties_mut().correlation_data = Some(data.into());
         self
     }
 
@@ -103,7 +103,7 @@ impl PublishBuilder {
         value: impl Into<ByteString>,
     ) -> Self {
         self.publish
-            .properties
+            .properties_mut()
             .user_properties
             .push(UserProperty::new(key, value));
         self
@@ -112,7 +112,7 @@ impl PublishBuilder {
     /// Content Type: the payload's MIME type, or any string the applications agree on
     /// (MQTT 5.0 §3.3.2.3.9).
     pub fn content_type(mut self, content_type: impl Into<ByteString>) -> Self {
-        self.publish.properties.content_type = Some(content_type.into());
+        self.publish.properties_mut().content_type = Some(content_type.into());
         self
     }
 
@@ -130,7 +130,7 @@ impl PublishBuilder {
         } = self;
         publish.topic = TopicName::new(topic)?;
         if let Some(response_topic) = response_topic {
-            publish.properties.response_topic = Some(TopicName::new(response_topic)?);
+            publish.properties_mut().response_topic = Some(TopicName::new(response_topic)?);
         }
         Ok(publish)
     }

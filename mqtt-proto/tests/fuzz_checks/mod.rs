@@ -263,7 +263,11 @@ pub(crate) fn decode_all(decoder: Decoder, data: &[u8]) -> Outcome {
         let from_buf = decoder.decode(&mut buf);
         let from_bytes = decoder.decode_bytes(&mut bytes);
         let from_slice = decoder.decode_slice(&data[offset..]);
+        let from_ref = decoder
+            .decode_ref(&data[offset..])
+            .map(|p| p.map(|(packet, len)| (packet.into_owned(), len)));
         assert_eq!(from_buf, from_bytes, "decode and decode_bytes disagree");
+        assert_eq!(from_slice, from_ref, "decode_slice and decode_ref disagree");
         match from_slice {
             Ok(Some((packet, len))) => {
                 assert!(len <= data.len() - offset, "decode_slice took {len} bytes");
@@ -544,7 +548,7 @@ pub(crate) fn arbitrary_packet(u: &mut Unstructured<'_>, version: Version) -> AR
             } else {
                 ConnAckProperties::default()
             };
-            Packet::ConnAck(ConnAck {
+            Packet::from(ConnAck {
                 session_present,
                 reason_code,
                 properties,
@@ -671,7 +675,7 @@ pub(crate) fn arbitrary_packet(u: &mut Unstructured<'_>, version: Version) -> AR
         12 => Packet::PingResp,
         13 => {
             if v5 {
-                Packet::Disconnect(Disconnect {
+                Packet::from(Disconnect {
                     reason_code: arbitrary_code(u, DISCONNECT_CODES)?,
                     properties: DisconnectProperties {
                         session_expiry_interval: arbitrary_option(u, |u| u.arbitrary())?,
@@ -681,7 +685,7 @@ pub(crate) fn arbitrary_packet(u: &mut Unstructured<'_>, version: Version) -> AR
                     },
                 })
             } else {
-                Packet::Disconnect(Disconnect::default())
+                Packet::from(Disconnect::default())
             }
         }
         _ => {
@@ -691,7 +695,7 @@ pub(crate) fn arbitrary_packet(u: &mut Unstructured<'_>, version: Version) -> AR
             } else {
                 None
             };
-            Packet::Auth(Auth {
+            Packet::from(Auth {
                 reason_code: arbitrary_code(u, AUTH_CODES)?,
                 properties: AuthProperties {
                     authentication_method,
@@ -825,14 +829,14 @@ fn arbitrary_publish(u: &mut Unstructured<'_>, version: Version) -> AResult<Publ
     } else {
         arbitrary_topic_name(u)?
     };
-    Ok(Publish {
-        dup: qos != QoS::AtMostOnce && u.arbitrary()?,
-        qos,
-        retain: u.arbitrary()?,
-        topic,
-        packet_id,
-        properties,
-        payload: arbitrary_bytes(u)?,
+    Ok({
+        let mut publish = Publish::new(topic, arbitrary_bytes(u)?);
+        publish.dup = qos != QoS::AtMostOnce && u.arbitrary()?;
+        publish.qos = qos;
+        publish.retain = u.arbitrary()?;
+        publish.packet_id = packet_id;
+        publish.set_properties(properties);
+        publish
     })
 }
 
@@ -920,19 +924,19 @@ pub(crate) fn sample_packets(version: Version) -> Vec<Packet> {
     packets.push(Packet::from(full));
 
     // CONNACK
-    packets.push(Packet::ConnAck(ConnAck::default()));
+    packets.push(Packet::from(ConnAck::default()));
     if version.has_session_present() {
-        packets.push(Packet::ConnAck(ConnAck {
+        packets.push(Packet::from(ConnAck {
             session_present: true,
             ..ConnAck::default()
         }));
     }
-    packets.push(Packet::ConnAck(ConnAck {
+    packets.push(Packet::from(ConnAck {
         reason_code: ReasonCode::NOT_AUTHORIZED,
         ..ConnAck::default()
     }));
     if v5 {
-        packets.push(Packet::ConnAck(ConnAck {
+        packets.push(Packet::from(ConnAck {
             session_present: false,
             reason_code: ReasonCode::SUCCESS,
             properties: ConnAckProperties {
@@ -969,7 +973,7 @@ pub(crate) fn sample_packets(version: Version) -> Vec<Packet> {
     qos2.packet_id = Some(id(u16::MAX));
     qos2.dup = true;
     if v5 {
-        qos2.properties = PublishProperties {
+        qos2.set_properties(PublishProperties {
             payload_format_indicator: Some(false),
             message_expiry_interval: Some(u32::MAX),
             topic_alias: core::num::NonZeroU16::new(3),
@@ -981,9 +985,9 @@ pub(crate) fn sample_packets(version: Version) -> Vec<Packet> {
                 .filter_map(core::num::NonZeroU32::new)
                 .collect(),
             content_type: Some("application/octet-stream".into()),
-        };
+        });
         let mut aliased = Publish::new(TopicName::default(), &b"via alias"[..]);
-        aliased.properties.topic_alias = core::num::NonZeroU16::new(3);
+        aliased.properties_mut().topic_alias = core::num::NonZeroU16::new(3);
         packets.push(Packet::Publish(aliased));
     }
     packets.push(Packet::Publish(qos2));
@@ -1112,12 +1116,12 @@ pub(crate) fn sample_packets(version: Version) -> Vec<Packet> {
     packets.push(Packet::PingResp);
 
     // DISCONNECT
-    packets.push(Packet::Disconnect(Disconnect::default()));
+    packets.push(Packet::from(Disconnect::default()));
     if v5 {
-        packets.push(Packet::Disconnect(Disconnect::new(
+        packets.push(Packet::from(Disconnect::new(
             ReasonCode::DISCONNECT_WITH_WILL,
         )));
-        packets.push(Packet::Disconnect(Disconnect {
+        packets.push(Packet::from(Disconnect {
             reason_code: ReasonCode::SERVER_MOVED,
             properties: DisconnectProperties {
                 session_expiry_interval: Some(10),
@@ -1130,8 +1134,8 @@ pub(crate) fn sample_packets(version: Version) -> Vec<Packet> {
 
     // AUTH
     if v5 {
-        packets.push(Packet::Auth(Auth::default()));
-        packets.push(Packet::Auth(Auth {
+        packets.push(Packet::from(Auth::default()));
+        packets.push(Packet::from(Auth {
             reason_code: ReasonCode::CONTINUE_AUTHENTICATION,
             properties: AuthProperties {
                 authentication_method: Some("SCRAM-SHA-1".into()),

@@ -78,7 +78,7 @@ fn auths_sent(h: &mut Harness) -> Vec<Auth> {
     h.sent()
         .into_iter()
         .map(|p| match p {
-            Packet::Auth(a) => a,
+            Packet::Auth(a) => *a,
             other => panic!("expected AUTH, got {other:?}"),
         })
         .collect()
@@ -228,7 +228,7 @@ fn reauth_sent(
         sent.properties.authentication_data.as_deref(),
         Some(&b"again"[..])
     );
-    sent
+    *sent
 }
 
 fn long_text() -> ByteString {

@@ -829,14 +829,16 @@ fn mqtt_5_3_2_2_15_maximum_packet_size_respected() {
     h.raw.clear();
     // 2 + 3 (topic) + 2 (id) + 1 (properties) + 55 = 63 fits, 58 does not.
     let fits = Publish::new(topic("t"), Bytes::from(vec![0u8; 56]));
-    let fits = Publish {
-        qos: qos(1),
-        ..fits
+    let fits = {
+        let mut publish = fits;
+        publish.qos = qos(1);
+        publish
     };
     h.cmd(|s, now| s.publish(now, fits)).unwrap();
-    let too_big = Publish {
-        qos: qos(1),
-        ..Publish::new(topic("t"), Bytes::from(vec![0u8; 58]))
+    let too_big = {
+        let mut publish = Publish::new(topic("t"), Bytes::from(vec![0u8; 58]));
+        publish.qos = qos(1);
+        publish
     };
     let result = h.cmd(|s, now| s.publish(now, too_big));
     assert!(
@@ -878,7 +880,7 @@ fn mqtt_5_3_2_2_17_topic_alias_within_server_maximum() {
             .sent()
             .iter()
             .filter_map(|p| match p {
-                Packet::Publish(p) => p.properties.topic_alias.map(NonZeroU16::get),
+                Packet::Publish(p) => p.topic_alias().map(NonZeroU16::get),
                 _ => None,
             })
             .collect();
@@ -902,10 +904,10 @@ fn mqtt_5_3_2_2_18_no_topic_alias_without_server_maximum() {
     assert_eq!(sent.len(), 3);
     assert!(
         sent.iter()
-            .all(|p| matches!(p, Packet::Publish(p) if p.properties.topic_alias.is_none()))
+            .all(|p| matches!(p, Packet::Publish(p) if p.properties().topic_alias.is_none()))
     );
     let mut own = msg("a", "x", 0);
-    own.properties.topic_alias = NonZeroU16::new(1);
+    own.properties_mut().topic_alias = NonZeroU16::new(1);
     let result = h.cmd(|s, now| s.publish(now, own));
     assert_eq!(result, Err(UsageError::TopicAliasNotAllowed));
     assert_eq!(h.sent(), []);

@@ -543,7 +543,7 @@ fn mqtt_5_1_5_5_1_variable_byte_integers_minimal() {
     // A Property Length past 127: user properties on a PUBLISH.
     let frames = frames_of(Version::V5, |h| {
         let mut publish = msg("t", "x", 0);
-        publish.properties.user_properties = vec![UserProperty::new(
+        publish.properties_mut().user_properties = vec![UserProperty::new(
             ByteString::from("k"),
             ByteString::from("v".repeat(200)),
         )];
@@ -563,7 +563,7 @@ fn mqtt_5_1_5_7_1_string_pairs_are_strings() {
         h.connect();
         h.raw.clear();
         let mut publish = msg("t", "x", 0);
-        publish.properties.user_properties = vec![UserProperty::new(
+        publish.properties_mut().user_properties = vec![UserProperty::new(
             ByteString::from(key),
             ByteString::from(value),
         )];

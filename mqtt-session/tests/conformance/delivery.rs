@@ -114,11 +114,9 @@ fn ack(h: &mut Harness, id: u16, code: ReasonCode) {
     h.cmd(|s, now| s.ack(now, token, code)).unwrap();
 }
 
-fn dup(publish: Publish) -> Publish {
-    Publish {
-        dup: true,
-        ..publish
-    }
+fn dup(mut publish: Publish) -> Publish {
+    publish.dup = true;
+    publish
 }
 
 /// Asserts that no PUBLISH with packet identifier `id` is among `packets`.
@@ -234,10 +232,11 @@ fn mqtt_5_4_1_0_1_state_kept_while_connected() {
 /// A QoS 0 PUBLISH goes out with QoS 0, DUP 0 and no packet identifier, whatever the
 /// application put in those fields, online or after waiting offline.
 fn qos0_sent_with_dup0(mode: Mode) {
-    let tampered = |payload: &'static str| Publish {
-        dup: true,
-        packet_id: Some(pid(9)),
-        ..msg("t", payload, 0)
+    let tampered = |payload: &'static str| {
+        let mut publish = msg("t", payload, 0);
+        publish.dup = true;
+        publish.packet_id = Some(pid(9));
+        publish
     };
     let mut h = Harness::new(mode);
     h.cmd(|s, now| s.publish(now, tampered("offline"))).unwrap();
@@ -366,10 +365,11 @@ fn new_ids_unused(mode: Mode, q: u8) {
 /// A new QoS `q` message goes out with its QoS, DUP 0 and a packet identifier, whatever the
 /// application put in DUP and the identifier, online or after waiting offline.
 fn new_publish_flags(mode: Mode, q: u8) {
-    let tampered = |payload: &'static str| Publish {
-        dup: true,
-        packet_id: Some(pid(999)),
-        ..msg("t", payload, q)
+    let tampered = |payload: &'static str| {
+        let mut publish = msg("t", payload, q);
+        publish.dup = true;
+        publish.packet_id = Some(pid(999));
+        publish
     };
     let mut h = Harness::new(mode);
     h.cmd(|s, now| s.publish(now, tampered("offline"))).unwrap();
@@ -680,7 +680,7 @@ fn mqtt_5_4_3_3_6_never_publish_after_pubrel() {
 fn mqtt_5_4_3_3_7_no_expiry_once_sent() {
     let expiring = |payload: &'static str| {
         let mut p = msg("t", payload, 2);
-        p.properties.message_expiry_interval = Some(1);
+        p.properties_mut().message_expiry_interval = Some(1);
         p
     };
     for mode in V5 {
@@ -967,7 +967,7 @@ fn mqtt_5_4_3_3_13_ack_sequence_after_expiry() {
             let mut h = Harness::with_config(mode, config);
             h.connect();
             let mut p = incoming("t", "short-lived", 2, 7);
-            p.properties.message_expiry_interval = Some(1);
+            p.properties_mut().message_expiry_interval = Some(1);
             h.inject(p.clone());
             assert_eq!(h.sent(), [Packet::from(pubrec(7))]);
             assert!(idle(&mut h, Duration::from_secs(30)).is_empty());

@@ -297,7 +297,7 @@ fn mqtt_5_3_14_2_1_disconnect_reason_code_defined() {
         config.connect_properties.receive_maximum = NonZeroU16::new(1);
         config.connect_properties.maximum_packet_size = NonZeroU32::new(64);
         let mut over_limit = incoming("t", "x", 1, 2);
-        over_limit.properties.topic_alias = NonZeroU16::new(1);
+        over_limit.properties_mut().topic_alias = NonZeroU16::new(1);
         let cases: Vec<Vec<u8>> = vec![
             vec![0x00, 0x00],
             encode(mode, ConnAck::default()),
@@ -367,7 +367,7 @@ fn disconnect_sent(mode: Mode, max: Option<u32>, disconnect: Disconnect) -> Disc
     }
     ended(&h, |r| *r == DisconnectReason::Requested);
     match Decoder::new(mode.version).decode_slice(&bytes).unwrap() {
-        Some((Packet::Disconnect(d), _)) => d,
+        Some((Packet::Disconnect(d), _)) => *d,
         other => panic!("{other:?}"),
     }
 }

@@ -368,7 +368,7 @@ fn should_5_4_13_1_2_protocol_error_disconnect_0x82() {
         twice[1] = (twice.len() - 2) as u8;
         let unknown_alias = {
             let mut p = incoming("", "x", 0, 0);
-            p.properties.topic_alias = NonZeroU16::new(3);
+            p.properties_mut().topic_alias = NonZeroU16::new(3);
             encode(mode, p)
         };
         let reauth = Auth {

@@ -286,7 +286,11 @@ fn mqtt_5_3_3_1_1_dup_set_on_redelivery_b_after_waiting() {
 fn qos0_dup_zero_sent(mode: Mode) {
     let mut h = Harness::new(mode);
     h.connect();
-    let dup = |p: Publish| Publish { dup: true, ..p };
+    let dup = |p: Publish| {
+        let mut publish = p;
+        publish.dup = true;
+        publish
+    };
     let (_, bytes) = raw(&mut h, |s, now| {
         s.publish(now, dup(msg("a", "x", 0))).unwrap();
         s.publish(now, msg("a", "y", 1)).unwrap();
@@ -407,8 +411,8 @@ fn topic_name_first_sent(mode: Mode) {
     for (name, q) in [("a/b", 0), ("capteurs/température", 1), ("日本/☕", 2)] {
         let mut publish = msg(name, "payload", q);
         if mode.v5() {
-            publish.properties.message_expiry_interval = Some(60);
-            publish.properties.user_properties = vec![UserProperty::new("k", "v")];
+            publish.properties_mut().message_expiry_interval = Some(60);
+            publish.properties_mut().user_properties = vec![UserProperty::new("k", "v")];
         }
         let (_, bytes) = raw(&mut h, |s, now| s.publish(now, publish).unwrap());
         let packet = &split(&bytes)[0];
@@ -632,7 +636,7 @@ fn alias(n: u16) -> Option<NonZeroU16> {
 }
 
 fn with_alias(mut p: Publish, n: u16) -> Publish {
-    p.properties.topic_alias = alias(n);
+    p.properties_mut().topic_alias = alias(n);
     p
 }
 
@@ -663,7 +667,7 @@ fn topics_and_aliases(packets: &[Packet]) -> Vec<(String, Option<u16>)> {
         .filter_map(|p| match p {
             Packet::Publish(p) => Some((
                 p.topic.as_str().to_owned(),
-                p.properties.topic_alias.map(NonZeroU16::get),
+                p.topic_alias().map(NonZeroU16::get),
             )),
             _ => None,
         })
@@ -858,7 +862,7 @@ fn mqtt_5_3_3_2_13_response_topic_utf8_a_sent() {
     for mode in MQTT_5 {
         let name = "réponses/client/☕";
         let mut publish = msg("service", "req", 1);
-        publish.properties.response_topic = Some(topic(name));
+        publish.properties_mut().response_topic = Some(topic(name));
         assert_eq!(utf8_field(&sent_property(mode, publish, 0x08)), name);
     }
 }
@@ -884,7 +888,7 @@ fn mqtt_5_3_3_2_14_response_topic_no_wildcards_a_sent() {
     }
     for mode in MQTT_5 {
         let mut publish = msg("service", "req", 0);
-        publish.properties.response_topic = Some(topic("r/1"));
+        publish.properties_mut().response_topic = Some(topic("r/1"));
         let value = sent_property(mode, publish, 0x08);
         let sent = utf8_field(&value);
         assert!(!sent.contains(['+', '#']), "{sent}");
@@ -911,7 +915,7 @@ fn mqtt_5_3_3_2_19_content_type_utf8_a_sent() {
     for mode in MQTT_5 {
         let content_type = "text/plain; charset=utf-8; ✓";
         let mut publish = msg("t", "x", 0);
-        publish.properties.content_type = Some(content_type.into());
+        publish.properties_mut().content_type = Some(content_type.into());
         assert_eq!(
             utf8_field(&sent_property(mode, publish, 0x03)),
             content_type
@@ -945,10 +949,10 @@ fn mqtt_5_3_3_4_6_no_subscription_identifier_sent() {
         let mut h = Harness::new(mode);
         h.connect();
         let mut own = msg("t", "x", 1);
-        own.properties.subscription_identifiers = vec![NonZeroU32::new(5).unwrap()];
+        own.properties_mut().subscription_identifiers = vec![NonZeroU32::new(5).unwrap()];
         let _ = h.cmd(|s, now| s.publish(now, own));
         let mut received = incoming("in", "y", 0, 0);
-        received.properties.subscription_identifiers = vec![NonZeroU32::new(7).unwrap()];
+        received.properties_mut().subscription_identifiers = vec![NonZeroU32::new(7).unwrap()];
         h.inject(received);
         let message = h
             .events()
@@ -958,7 +962,7 @@ fn mqtt_5_3_3_4_6_no_subscription_identifier_sent() {
                 _ => None,
             })
             .unwrap();
-        assert!(!message.properties.subscription_identifiers.is_empty());
+        assert!(!message.properties().subscription_identifiers.is_empty());
         let _ = h.cmd(|s, now| s.publish(now, message));
         // And on a resumed session, the re-delivery.
         h.close();
@@ -966,7 +970,7 @@ fn mqtt_5_3_3_4_6_no_subscription_identifier_sent() {
         h.inject(connack_present());
         for packet in h.sent() {
             if let Packet::Publish(p) = packet {
-                assert!(p.properties.subscription_identifiers.is_empty(), "{p:?}");
+                assert!(p.properties().subscription_identifiers.is_empty(), "{p:?}");
             }
         }
     }

@@ -58,7 +58,7 @@ pub fn connected<S: Store>(version: Version, store: S) -> Session<S> {
     session.handle_transport_opened(Instant::ZERO).unwrap();
     while session.poll_transmit().is_some() {}
     let mut connack = Vec::new();
-    Packet::ConnAck(ConnAck::default())
+    Packet::from(ConnAck::default())
         .encode(version, &mut connack)
         .unwrap();
     session.handle_bytes(Instant::ZERO, &connack);

@@ -356,11 +356,11 @@ impl Run {
         publish.retain = Input::bit(b, 2);
         if self.version.is_v5() {
             if Input::bit(b, 5) {
-                publish.properties.message_expiry_interval = Some(u32::from(b >> 6));
+                publish.properties_mut().message_expiry_interval = Some(u32::from(b >> 6));
             }
             if Input::bit(b, 6) && Input::bit(b, 7) {
                 // Refused: Topic Aliases are the session's to choose.
-                publish.properties.topic_alias = NonZeroU16::new(1);
+                publish.properties_mut().topic_alias = NonZeroU16::new(1);
             }
         }
         let queued = self.session.publishes_queued();
@@ -495,7 +495,7 @@ impl Run {
                 let dup = core::mem::take(&mut p.dup);
                 // A Topic Alias may stand for the topic on one connection and not the next.
                 p.topic = TopicName::default();
-                p.properties.topic_alias = None;
+                p.properties_mut().topic_alias = None;
                 if let Some(Exchange::Publish(_)) = self.in_flight.get(&id.get()) {
                     assert!(dup, "PUBLISH {id} sent again without DUP");
                 }
@@ -580,7 +580,7 @@ impl Run {
                         p.subscription_identifiers_available = Some(Input::bit(b, 6));
                     }
                 }
-                Packet::ConnAck(connack)
+                Packet::from(connack)
             }
             kind::PUBLISH => {
                 let (a, id, len) = (input.byte(), input.byte(), input.byte());
@@ -596,13 +596,13 @@ impl Run {
                 }
                 if v5 && Input::bit(a, 6) {
                     // A Topic Alias, with the topic (setting it) or without (using it).
-                    publish.properties.topic_alias = NonZeroU16::new(u16::from(id >> 4));
+                    publish.properties_mut().topic_alias = NonZeroU16::new(u16::from(id >> 4));
                     if Input::bit(a, 7) {
                         publish.topic = TopicName::default();
                     }
                 }
                 if v5 && Input::bit(id, 3) {
-                    publish.properties.subscription_identifiers = vec![NonZeroU32::MIN];
+                    publish.properties_mut().subscription_identifiers = vec![NonZeroU32::MIN];
                 }
                 Packet::Publish(publish)
             }

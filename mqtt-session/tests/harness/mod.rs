@@ -436,18 +436,16 @@ pub fn qos(n: u8) -> QoS {
 
 /// An application message to publish, as the application hands it in.
 pub fn msg(name: &str, payload: &'static str, q: u8) -> Publish {
-    Publish {
-        qos: qos(q),
-        ..Publish::new(topic(name), payload)
-    }
+    let mut publish = Publish::new(topic(name), payload);
+    publish.qos = qos(q);
+    publish
 }
 
 /// A PUBLISH as the broker sends it (packet id present for QoS 1 and 2).
 pub fn incoming(name: &str, payload: &'static str, q: u8, id: u16) -> Publish {
-    Publish {
-        packet_id: (q > 0).then(|| pid(id)),
-        ..msg(name, payload, q)
-    }
+    let mut publish = msg(name, payload, q);
+    publish.packet_id = (q > 0).then(|| pid(id));
+    publish
 }
 
 /// `publish` as the client sends it: with its packet id and DUP flag.
