@@ -3,7 +3,7 @@
 //! topic `cool`, and a generic callback for everything else.
 //!
 //! ```sh
-//! cargo run -p mqtt-tokio --example seed [mqtt://host:port]
+//! cargo run -p mqtt-tokio --example callbacks [mqtt://host:port]
 //! ```
 
 #[path = "../tests/support/mod.rs"]
