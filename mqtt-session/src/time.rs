@@ -43,9 +43,20 @@ impl Instant {
 impl Add<Duration> for Instant {
     type Output = Instant;
 
-    /// Saturates at the end of time rather than overflowing.
+    /// Rounds a partial millisecond up, so that a deadline is never earlier than asked (a
+    /// timeout of 0.4 ms is 1 ms, not none). Saturates at the end of time rather than
+    /// overflowing.
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use mqtt_session::Instant;
+    ///
+    /// assert_eq!(Instant::ZERO + Duration::from_micros(299_400), Instant::from_millis(300));
+    /// assert_eq!(Instant::ZERO + Duration::MAX, Instant::from_millis(u64::MAX));
+    /// ```
     fn add(self, rhs: Duration) -> Instant {
-        let millis = u64::try_from(rhs.as_millis()).unwrap_or(u64::MAX);
+        let whole = u64::try_from(rhs.as_millis()).unwrap_or(u64::MAX);
+        let millis = whole.saturating_add(u64::from(rhs.subsec_nanos() % 1_000_000 != 0));
         Instant(self.0.saturating_add(millis))
     }
 }

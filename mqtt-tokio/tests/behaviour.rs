@@ -96,7 +96,9 @@ async fn a_silent_broker_fails_within_the_connect_timeout() {
     assert!(matches!(error, Error::ConnectTimeout), "{error:?}");
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+        // The core counts whole milliseconds from a clock read that drops the fraction, so
+        // the deadline may come up to 1 ms before 300 ms of wall time.
+        took >= Duration::from_millis(299) && took < Duration::from_secs(3),
         "{took:?}"
     );
 }
