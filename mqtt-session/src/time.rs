@@ -56,7 +56,7 @@ impl Add<Duration> for Instant {
     /// ```
     fn add(self, rhs: Duration) -> Instant {
         let whole = u64::try_from(rhs.as_millis()).unwrap_or(u64::MAX);
-        let millis = whole.saturating_add(u64::from(rhs.subsec_nanos() % 1_000_000 != 0));
+        let millis = whole.saturating_add(u64::from(!rhs.subsec_nanos().is_multiple_of(1_000_000)));
         Instant(self.0.saturating_add(millis))
     }
 }
