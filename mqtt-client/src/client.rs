@@ -25,6 +25,7 @@ use crate::replies::{Interest, Replies};
 use crate::servers::{Servers, Target};
 use crate::settings::{Overflow, Settings};
 use crate::streams::{DeliveryKey, Source, StreamId, Streams};
+use crate::wakes::Wakes;
 
 /// The most messages waiting unacknowledged beyond their streams' capacity before the client
 /// stops reading. The broker's in-flight limit keeps them far fewer; this bounds memory
@@ -213,6 +214,8 @@ pub struct Core<C> {
     stop_waiters: Vec<Waker>,
     /// Publishers waiting for room: [`poll_publish_room`](Self::poll_publish_room).
     room_waiters: Vec<Waker>,
+    /// Where woken wakers go: woken at once, or kept for [`take_wakes`](Self::take_wakes).
+    wakes: Wakes,
     last_reason: Option<DisconnectReason>,
     /// The servers, and where the next connection goes.
     servers: Servers,
@@ -311,6 +314,7 @@ impl<C: 'static> Core<C> {
             stopped: None,
             stop_waiters: Vec::new(),
             room_waiters: Vec::new(),
+            wakes: Wakes::default(),
             last_reason: None,
             servers: Servers::new(servers),
             link_accepted: false,
@@ -516,6 +520,54 @@ impl<C: 'static> Core<C> {
         self.wake_driver();
     }
 
+    /// From now on, keeps the wakers the core wakes (the driver's, a waiting publisher's, a
+    /// stream reader's) until [`take_wakes`](Self::take_wakes) instead of waking them at once.
+    ///
+    /// For an adapter that shares the core between threads behind a lock: it takes the wakers
+    /// before releasing the lock and wakes them after. Woken under the lock, a task on another
+    /// thread runs straight into the lock and sleeps again until it is released, two more
+    /// trips through the kernel per wake-up. Once deferred, every hold of the lock must end
+    /// with `take_wakes` and the wakers woken, or the tasks they belong to sleep for ever: a
+    /// lock guard that does it on drop is the way.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::task::{Poll, Wake, Waker};
+    /// use mqtt_client::{Core, Interest, Settings};
+    /// use mqtt_client::proto::{Publish, QoS, TopicName};
+    /// use mqtt_client::session::{Config, Instant, Version};
+    ///
+    /// struct Flag(AtomicBool);
+    /// impl Wake for Flag {
+    ///     fn wake(self: Arc<Self>) {
+    ///         self.0.store(true, Ordering::SeqCst);
+    ///     }
+    /// }
+    /// let driver = Arc::new(Flag(AtomicBool::new(false)));
+    ///
+    /// let mut core: Core<()> = Core::new(Config::new("doc", Version::V311), Settings::default(), 7);
+    /// core.defer_wakes();
+    /// core.register_driver(&Waker::from(driver.clone()));
+    /// let publish = Publish::new(TopicName::new("a/b")?, "hello");
+    /// core.publish(Instant::ZERO, publish, Interest::None)?; // wakes the driver...
+    /// assert!(!driver.0.load(Ordering::SeqCst)); // ...not yet
+    /// for waker in core.take_wakes() {
+    ///     waker.wake(); // after releasing the lock
+    /// }
+    /// assert!(driver.0.load(Ordering::SeqCst));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn defer_wakes(&mut self) {
+        self.wakes.defer();
+    }
+
+    /// The wakers woken since the last call, while [deferred](Self::defer_wakes); empty
+    /// otherwise. Wake each once the lock is released.
+    pub fn take_wakes(&mut self) -> Vec<Waker> {
+        self.wakes.take()
+    }
+
     /// Whether a command woke the driver since the last call; clears it.
     pub fn take_woken(&mut self) -> bool {
         core::mem::take(&mut self.woken)
@@ -599,7 +651,8 @@ impl<C: 'static> Core<C> {
                 break;
             }
             if let Some((_, published)) = self.unwritten.pop_front() {
-                self.publishes.complete(published.id, Ok(published));
+                self.publishes
+                    .complete(published.id, Ok(published), &mut self.wakes);
             }
         }
         self.wake_room_waiters();
@@ -835,7 +888,7 @@ impl<C: 'static> Core<C> {
     fn wake_room_waiters(&mut self) {
         if !self.room_waiters.is_empty() && self.has_room() {
             for waker in self.room_waiters.drain(..) {
-                waker.wake();
+                self.wakes.wake(waker);
             }
         }
     }
@@ -1139,7 +1192,7 @@ impl<C: 'static> Core<C> {
         if self.stopped.is_some()
             && let Some(stream) = self.streams.get_mut(id)
         {
-            stream.end(StreamEnd::Stopped);
+            stream.end(StreamEnd::Stopped, &mut self.wakes);
         }
         id
     }
@@ -1293,7 +1346,7 @@ impl<C: 'static> Core<C> {
             }
             queue.queue.push_back(event.clone());
             if let Some(waker) = queue.waker.take() {
-                waker.wake();
+                self.wakes.wake(waker);
             }
         }
     }
@@ -1320,7 +1373,7 @@ impl<C: 'static> Core<C> {
         if !self.woken {
             self.woken = true;
             if let Some(waker) = &self.driver {
-                waker.wake_by_ref();
+                self.wakes.wake_by_ref(waker);
             }
         }
     }
@@ -1389,29 +1442,37 @@ impl<C: 'static> Core<C> {
                 if published.qos == QoS::AtMostOnce {
                     self.unwritten.push_back((self.queued, published));
                 } else {
-                    self.publishes.complete(published.id, Ok(published));
+                    self.publishes
+                        .complete(published.id, Ok(published), &mut self.wakes);
                 }
             }
             Event::PublishFailed(failed) => {
                 let failure = Failure::Failed(failed.reason);
-                self.publishes.complete(failed.id, Err(failure));
+                self.publishes
+                    .complete(failed.id, Err(failure), &mut self.wakes);
             }
             Event::Subscribed(subscribed) => match self.resubscribing.remove(&subscribed.id) {
                 Some(filters) => self.resubscribed(filters, &subscribed.reason_codes),
-                None => self
-                    .requests
-                    .complete(subscribed.id, Ok(Answer::Subscribed(subscribed))),
+                None => self.requests.complete(
+                    subscribed.id,
+                    Ok(Answer::Subscribed(subscribed)),
+                    &mut self.wakes,
+                ),
             },
-            Event::Unsubscribed(unsubscribed) => self
-                .requests
-                .complete(unsubscribed.id, Ok(Answer::Unsubscribed(unsubscribed))),
+            Event::Unsubscribed(unsubscribed) => self.requests.complete(
+                unsubscribed.id,
+                Ok(Answer::Unsubscribed(unsubscribed)),
+                &mut self.wakes,
+            ),
             Event::RequestFailed { id, reason } => match self.resubscribing.remove(&id) {
                 Some(filters) => {
                     for filter in &filters {
                         self.end_streams(filter, StreamEnd::RestoreFailed(reason.clone()));
                     }
                 }
-                None => self.requests.complete(id, Err(Failure::Failed(reason))),
+                None => self
+                    .requests
+                    .complete(id, Err(Failure::Failed(reason)), &mut self.wakes),
             },
             Event::Resubscribing(resubscribing) => {
                 self.resubscribing
@@ -1459,7 +1520,7 @@ impl<C: 'static> Core<C> {
     fn end_streams(&mut self, filter: &TopicFilter, end: StreamEnd) {
         for stream in self.streams.iter_mut() {
             if matches!(&stream.source, Source::Filter(f) if f == filter) {
-                stream.end(end.clone());
+                stream.end(end.clone(), &mut self.wakes);
             }
         }
     }
@@ -1525,7 +1586,14 @@ impl<C: 'static> Core<C> {
             };
             copy.ack = token.take();
             if let Some(stream) = self.streams.get_mut(*id) {
-                self.dropped += stream.push(copy, delivery, capacity, overflow, &mut self.accepted);
+                self.dropped += stream.push(
+                    copy,
+                    delivery,
+                    capacity,
+                    overflow,
+                    &mut self.accepted,
+                    &mut self.wakes,
+                );
             }
         }
         if let Some(received) = received {
@@ -1553,8 +1621,14 @@ impl<C: 'static> Core<C> {
         let overflow = self.settings.overflow;
         match self.streams.get_mut(StreamId::DEFAULT) {
             Some(stream) if stream.is_open() => {
-                self.dropped +=
-                    stream.push(message, delivery, capacity, overflow, &mut self.accepted);
+                self.dropped += stream.push(
+                    message,
+                    delivery,
+                    capacity,
+                    overflow,
+                    &mut self.accepted,
+                    &mut self.wakes,
+                );
             }
             _ => {
                 if let Some(token) = message.ack.take() {
@@ -1659,7 +1733,8 @@ impl<C: 'static> Core<C> {
         self.abandon = false;
         for (_, published) in core::mem::take(&mut self.unwritten) {
             let failure = Failure::Failed(FailReason::ConnectionLost);
-            self.publishes.complete(published.id, Err(failure));
+            self.publishes
+                .complete(published.id, Err(failure), &mut self.wakes);
         }
         if self.stopped.is_some() || self.closing.is_some() {
             // `poll_step` finishes a requested disconnect.
@@ -1715,15 +1790,15 @@ impl<C: 'static> Core<C> {
         }
         self.stopped = Some(result.clone());
         let failure = Failure::Stopped(result);
-        self.publishes.fail_all(&failure);
-        self.requests.fail_all(&failure);
+        self.publishes.fail_all(&failure, &mut self.wakes);
+        self.requests.fail_all(&failure, &mut self.wakes);
         self.held.clear();
         for stream in self.streams.iter_mut() {
-            stream.end(StreamEnd::Stopped);
+            stream.end(StreamEnd::Stopped, &mut self.wakes);
         }
         for queue in self.events.iter_mut().flatten() {
             if let Some(waker) = queue.waker.take() {
-                waker.wake();
+                self.wakes.wake(waker);
             }
         }
         for waker in self
@@ -1731,7 +1806,7 @@ impl<C: 'static> Core<C> {
             .drain(..)
             .chain(self.room_waiters.drain(..))
         {
-            waker.wake();
+            self.wakes.wake(waker);
         }
         self.wake_driver();
     }

@@ -115,6 +115,7 @@ mod settings;
 #[cfg(feature = "std")]
 mod slot;
 mod streams;
+mod wakes;
 
 pub use crate::callbacks::{CallbackRun, Hook};
 pub use crate::client::{Answer, AuthHandler, CommandError, Core, EventsId, Step};

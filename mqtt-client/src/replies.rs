@@ -6,6 +6,7 @@ use alloc::collections::BTreeMap;
 use core::task::{Poll, Waker};
 
 use crate::event::Failure;
+use crate::wakes::Wakes;
 
 /// Outcomes of failed operations nobody has asked for yet, kept per table; older ones are
 /// forgotten.
@@ -73,7 +74,7 @@ impl<K: Ord + Copy, T> Replies<K, T> {
 
     /// Records the outcome of `id`, if anyone watches it, and wakes its waiter. An outcome
     /// nobody awaits is kept only if it is a failure, and only the last 10,000 of those.
-    pub(crate) fn complete(&mut self, id: K, outcome: Result<T, Failure>) {
+    pub(crate) fn complete(&mut self, id: K, outcome: Result<T, Failure>, wakes: &mut Wakes) {
         let Some(entry) = self.entries.get_mut(&id) else {
             return;
         };
@@ -82,7 +83,7 @@ impl<K: Ord + Copy, T> Replies<K, T> {
         };
         let awaited = *awaited;
         if let Some(waker) = waker.take() {
-            waker.wake();
+            wakes.wake(waker);
         }
         if outcome.is_ok() && !awaited {
             self.entries.remove(&id);
@@ -145,7 +146,7 @@ impl<K: Ord + Copy, T> Replies<K, T> {
     }
 
     /// Completes everything still waiting with `failure`.
-    pub(crate) fn fail_all(&mut self, failure: &Failure) {
+    pub(crate) fn fail_all(&mut self, failure: &Failure, wakes: &mut Wakes) {
         let waiting: alloc::vec::Vec<K> = self
             .entries
             .iter()
@@ -153,7 +154,7 @@ impl<K: Ord + Copy, T> Replies<K, T> {
             .map(|(id, _)| *id)
             .collect();
         for id in waiting {
-            self.complete(id, Err(failure.clone()));
+            self.complete(id, Err(failure.clone()), wakes);
         }
     }
 }
@@ -171,10 +172,14 @@ mod tests {
         replies.watch(3, Interest::Failure);
         replies.watch(4, Interest::None);
         assert_eq!(replies.poll(1, None), Poll::Pending);
-        replies.complete(1, Ok("one"));
-        replies.complete(2, Ok("two"));
-        replies.complete(3, Err(Failure::Failed(FailReason::Expired)));
-        replies.complete(4, Ok("four"));
+        replies.complete(1, Ok("one"), &mut Wakes::default());
+        replies.complete(2, Ok("two"), &mut Wakes::default());
+        replies.complete(
+            3,
+            Err(Failure::Failed(FailReason::Expired)),
+            &mut Wakes::default(),
+        );
+        replies.complete(4, Ok("four"), &mut Wakes::default());
         assert_eq!(replies.poll(1, None), Poll::Ready(Some(Ok("one"))));
         assert_eq!(replies.poll(1, None), Poll::Ready(None), "taken once");
         assert_eq!(
@@ -196,7 +201,7 @@ mod tests {
         let n = KEPT_OUTCOMES as u32 + 5;
         for id in 0..n {
             replies.watch(id, Interest::Outcome);
-            replies.complete(id, Ok(()));
+            replies.complete(id, Ok(()), &mut Wakes::default());
         }
         for id in 0..n {
             assert_eq!(replies.poll(id, None), Poll::Ready(Some(Ok(()))), "{id}");
@@ -209,7 +214,11 @@ mod tests {
         let n = KEPT_OUTCOMES as u32 + 5;
         for id in 0..n {
             replies.watch(id, Interest::Failure);
-            replies.complete(id, Err(Failure::Failed(FailReason::Expired)));
+            replies.complete(
+                id,
+                Err(Failure::Failed(FailReason::Expired)),
+                &mut Wakes::default(),
+            );
         }
         assert_eq!(replies.done, KEPT_OUTCOMES);
         assert_eq!(

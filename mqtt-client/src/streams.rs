@@ -10,6 +10,7 @@ use mqtt_proto::{QoS, TopicFilter};
 use crate::event::StreamEnd;
 use crate::message::Message;
 use crate::settings::Overflow;
+use crate::wakes::Wakes;
 
 /// Names one message stream of a [`Core`](crate::Core).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -105,6 +106,7 @@ impl Stream {
         capacity: usize,
         overflow: Overflow,
         accepted: &mut Vec<DeliveryKey>,
+        wakes: &mut Wakes,
     ) -> u64 {
         let mut dropped = 0;
         if self.queue.len() >= capacity && delivery.is_none() && message.qos == QoS::AtMostOnce {
@@ -138,7 +140,7 @@ impl Stream {
         };
         self.queue.push_back(Entry { message, held });
         if let Some(waker) = self.waker.take() {
-            waker.wake();
+            wakes.wake(waker);
         }
         dropped
     }
@@ -164,12 +166,12 @@ impl Stream {
     }
 
     /// No more messages will come; the reader wakes to see the end.
-    pub(crate) fn end(&mut self, end: StreamEnd) {
+    pub(crate) fn end(&mut self, end: StreamEnd, wakes: &mut Wakes) {
         if self.ended.is_none() {
             self.ended = Some(end);
         }
         if let Some(waker) = self.waker.take() {
-            waker.wake();
+            wakes.wake(waker);
         }
     }
 
@@ -313,7 +315,14 @@ mod tests {
         let mut accepted = Vec::new();
         for key in 0..4 {
             let m = message(QoS::AtLeastOnce, key as u8);
-            stream.push(m, Some(key), 2, Overflow::DropOldest, &mut accepted);
+            stream.push(
+                m,
+                Some(key),
+                2,
+                Overflow::DropOldest,
+                &mut accepted,
+                &mut Wakes::default(),
+            );
         }
         assert_eq!(accepted, [0, 1]);
         assert_eq!(stream.waiting_deliveries(), 2);
@@ -337,6 +346,7 @@ mod tests {
                 3,
                 Overflow::DropOldest,
                 &mut accepted,
+                &mut Wakes::default(),
             );
         }
         assert_eq!((stream.len(), dropped), (3, 7));
@@ -357,6 +367,7 @@ mod tests {
                 2,
                 Overflow::StopReading,
                 &mut accepted,
+                &mut Wakes::default(),
             );
         }
         assert!(stream.stops_reading());
