@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use embedded_io_adapters::tokio_1::FromTokio;
 use mqtt_embassy::tls::{TlsBuffers, TlsConfig, TlsConnector, Verified};
-use mqtt_embassy::{Client, Connect, Connection, Messages, PendingPublish, QoS, Settings};
+use mqtt_embassy::{
+    Client, ClientEvent, Connect, Connection, Messages, PendingPublish, QoS, Settings,
+};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
@@ -73,11 +75,15 @@ impl Adapter for Embassy {
         settings.reconnect = Some(Spec::backoff());
         settings.stream_capacity = spec.stream_capacity;
         let seed = 17;
-        let (client, default, connection) = match &spec.endpoint {
+        // The events are watched from before the connection task starts: against a scripted
+        // broker the connection can be accepted, used and closed before this thread would
+        // first look (`Client::connected` waits for the next one then).
+        let (client, default, mut events, connection) = match &spec.endpoint {
             Endpoint::Tcp(address) => {
                 let (client, default, connection) =
                     Client::new(config, settings, seed, tcp(*address));
-                (client, default, spawn(connection))
+                let events = client.events();
+                (client, default, events, spawn(connection))
             }
             Endpoint::Tls { address, ca } => {
                 let ca = CertificateDer::from_pem_slice(ca).expect("the test CA");
@@ -94,13 +100,26 @@ impl Adapter for Embassy {
                     buffers,
                 );
                 let (client, default, connection) = Client::new(config, settings, seed, connector);
-                (client, default, spawn(connection))
+                let events = client.events();
+                (client, default, events, spawn(connection))
             }
             other => panic!("mqtt-embassy has no transport for {other:?}"),
         };
-        wait(WAIT, client.connected())
+        let connected = async {
+            let mut failed = None;
+            while let Some(event) = events.recv().await {
+                match event {
+                    ClientEvent::Connected(_) => return Ok(()),
+                    ClientEvent::ConnectFailed { error } => failed = Some(error),
+                    _ => {}
+                }
+            }
+            Err(failed.unwrap_or_else(|| "the client stopped".into()))
+        };
+        wait(WAIT, connected)
             .unwrap_or_else(|| panic!("{}: not connected within {WAIT:?}", spec.client_id))
             .unwrap_or_else(|e| panic!("{}: connecting: {e}", spec.client_id));
+        drop(events);
         EmbassyClient {
             client,
             default: Mutex::new(default),

@@ -144,6 +144,10 @@ impl<M: RawMutex + 'static> Client<M> {
 
     /// Waits until the broker has accepted a connection: at once when it has.
     ///
+    /// It looks at the connection as it is when polled: one that was accepted and lost before
+    /// then is not seen, and it waits for the next. To see every connection, watch
+    /// [`events`](Self::events) opened before the connection task starts.
+    ///
     /// Cancel safety: cancel safe.
     ///
     /// # Errors
