@@ -270,7 +270,7 @@ impl<R: Runtime> Connection<R> {
             &self.shared.wake,
             &mut self.timer,
         );
-        poll_fn(|cx| {
+        let woke = poll_fn(|cx| {
             if let Some(io) = io.as_mut() {
                 if writing && let Poll::Ready(wake) = poll_write_or_flush(io, out, cx) {
                     return Poll::Ready(wake);
@@ -287,7 +287,10 @@ impl<R: Runtime> Connection<R> {
             }
             wake.poll(cx).map(|()| Wake::Core)
         })
-        .await
+        .await;
+        // Busy until the next wait: a command only raises the flag.
+        self.shared.wake.disarm();
+        woke
     }
 
     fn handle(&mut self, wake: Wake) {
