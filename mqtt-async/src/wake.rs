@@ -94,7 +94,11 @@ mod tests {
         assert!(flag.poll(&mut cx).is_pending());
         driver.wake_by_ref();
         driver.wake_by_ref();
-        assert_eq!(count.0.load(Ordering::SeqCst), 1, "woken once while waiting");
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "woken once while waiting"
+        );
         assert!(flag.poll(&mut cx).is_ready(), "the flag is up");
 
         // Busy (woken by something else): raising does not wake, the next wait sees it.
