@@ -86,6 +86,51 @@ pub(crate) struct Shared {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
+/// The client, locked. Its core defers wake-ups ([`Core::defer_wakes`]); this guard wakes
+/// them once it has released the lock, so that a thread woken by them (one waiting for its
+/// PUBACK, the loop with a command to send) does not find the lock still held and sleep on it
+/// until it is released.
+pub(crate) struct InnerGuard<'a>(Option<MutexGuard<'a, Inner>>);
+
+impl<'a> InnerGuard<'a> {
+    /// The lock itself, for a condition variable to wait on: what the core woke is woken
+    /// first (the lock is held; the waiter is about to release it).
+    fn into_mutex_guard(mut self) -> MutexGuard<'a, Inner> {
+        let mut guard = self.0.take().expect("held until dropped");
+        for waker in guard.core.take_wakes() {
+            waker.wake();
+        }
+        guard
+    }
+}
+
+impl std::ops::Deref for InnerGuard<'_> {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        self.0.as_deref().expect("held until dropped")
+    }
+}
+
+impl std::ops::DerefMut for InnerGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Inner {
+        self.0.as_deref_mut().expect("held until dropped")
+    }
+}
+
+impl Drop for InnerGuard<'_> {
+    fn drop(&mut self) {
+        let Some(mut guard) = self.0.take() else {
+            return;
+        };
+        let wakes = guard.core.take_wakes();
+        drop(guard);
+        for waker in wakes {
+            waker.wake();
+        }
+    }
+}
+
 /// A [`Waker`] that wakes every thread waiting on the condition variable.
 struct Notify(Arc<Condvar>);
 
@@ -146,8 +191,10 @@ pub(crate) struct Inner {
 }
 
 impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    pub(crate) fn lock(&self) -> InnerGuard<'_> {
+        InnerGuard(Some(
+            self.inner.lock().unwrap_or_else(PoisonError::into_inner),
+        ))
     }
 
     /// Now, on the core's clock.
@@ -202,14 +249,30 @@ impl Shared {
         result
     }
 
+    /// Releases the lock until the core signals a change (or `timeout` passes), then takes it
+    /// again.
+    fn wait_changed<'a>(&self, inner: InnerGuard<'a>, timeout: Option<Duration>) -> InnerGuard<'a> {
+        let guard = inner.into_mutex_guard();
+        let guard = match timeout {
+            Some(left) => {
+                self.changed
+                    .wait_timeout(guard, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+            None => self
+                .changed
+                .wait(guard)
+                .unwrap_or_else(PoisonError::into_inner),
+        };
+        InnerGuard(Some(guard))
+    }
+
     /// Waits until no thread holds the driver.
     fn wait_until_idle(&self) {
         let mut inner = self.lock();
         while inner.busy.is_some() || inner.looping {
-            inner = self
-                .changed
-                .wait(inner)
-                .unwrap_or_else(PoisonError::into_inner);
+            inner = self.wait_changed(inner, None);
         }
     }
 
@@ -246,10 +309,7 @@ impl Shared {
             if inner.busy.is_none() {
                 break;
             }
-            inner = self
-                .changed
-                .wait(inner)
-                .unwrap_or_else(PoisonError::into_inner);
+            inner = self.wait_changed(inner, None);
         }
         if looping && inner.endpoint.is_none() {
             return Err(Error::NotConnected);
@@ -289,20 +349,17 @@ impl Shared {
             if inner.busy == Some(thread::current().id()) {
                 return Err(Error::WouldDeadlock);
             }
-            inner = match deadline {
+            let left = match deadline {
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(std::time::Instant::now());
                     if left.is_zero() {
                         return Err(Error::Timeout);
                     }
-                    let waited = self.changed.wait_timeout(inner, left);
-                    waited.unwrap_or_else(PoisonError::into_inner).0
+                    Some(left)
                 }
-                None => self
-                    .changed
-                    .wait(inner)
-                    .unwrap_or_else(PoisonError::into_inner),
+                None => None,
             };
+            inner = self.wait_changed(inner, left);
         }
     }
 }
@@ -427,6 +484,8 @@ impl Client {
         let settings = mqtt_client::Settings::default();
         let mut core = Core::with_store(config, settings, fastrand::u64(..), Box::new(store));
         core.pause_delivery();
+        // Woken after the lock is released ([`InnerGuard`]).
+        core.defer_wakes();
         let changed = Arc::new(Condvar::new());
         let inner = Inner {
             core,
