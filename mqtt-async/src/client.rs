@@ -2,13 +2,13 @@
 
 use std::future::{Future, IntoFuture, poll_fn};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use mqtt_client::{
-    ClientEvent, Core, Error, EventsId, Failure, Interest, Message, StoreSlot, StreamEnd, StreamId,
-    packets,
+    ClientEvent, Core, Error, EventsId, Failure, Interest, Locked, Message, StoreSlot, StreamEnd,
+    StreamId, packets,
 };
 use mqtt_proto::{
     Auth, ByteString, Disconnect, Publish, QoS, ReasonCode, SubscribeProperties, Subscription,
@@ -40,10 +40,9 @@ pub(crate) struct Shared<R: Runtime> {
 }
 
 impl<R: Runtime> Shared<R> {
-    pub(crate) fn lock(&self) -> CoreGuard<'_, R> {
-        CoreGuard(Some(
-            self.core.lock().unwrap_or_else(PoisonError::into_inner),
-        ))
+    /// The core, locked: what it wakes is woken once the lock is released.
+    pub(crate) fn lock(&self) -> Locked<'_, Core<Client<R>>> {
+        Locked::lock(&self.core)
     }
 
     /// Now, on the core's clock.
@@ -60,39 +59,6 @@ impl<R: Runtime> Shared<R> {
     fn with<T>(&self, f: impl FnOnce(&mut Core<Client<R>>, Instant) -> T) -> T {
         let now = self.now();
         f(&mut self.lock(), now)
-    }
-}
-
-/// The core, locked. The core defers its wake-ups ([`Core::defer_wakes`]); this guard wakes
-/// them once it has released the lock, so that a task woken on another thread (a publisher
-/// whose PUBACK came, the connection task with a command to send) does not find the lock
-/// still held and go back to sleep until it is released.
-pub(crate) struct CoreGuard<'a, R: Runtime>(Option<MutexGuard<'a, Core<Client<R>>>>);
-
-impl<R: Runtime> std::ops::Deref for CoreGuard<'_, R> {
-    type Target = Core<Client<R>>;
-
-    fn deref(&self) -> &Self::Target {
-        self.0.as_deref().expect("held until dropped")
-    }
-}
-
-impl<R: Runtime> std::ops::DerefMut for CoreGuard<'_, R> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.0.as_deref_mut().expect("held until dropped")
-    }
-}
-
-impl<R: Runtime> Drop for CoreGuard<'_, R> {
-    fn drop(&mut self) {
-        let Some(mut core) = self.0.take() else {
-            return;
-        };
-        let wakes = core.take_wakes();
-        drop(core);
-        for waker in wakes {
-            waker.wake();
-        }
     }
 }
 
@@ -179,7 +145,7 @@ impl<R: Runtime> Client<R> {
         }
         let wake = Arc::new(WakeFlag::default());
         core.register_driver(&std::task::Waker::from(wake.clone()));
-        // Woken after the lock is released ([`CoreGuard`]).
+        // Woken after the lock is released ([`Locked`]).
         core.defer_wakes();
         let shared = Arc::new(Shared {
             core: Mutex::new(core),

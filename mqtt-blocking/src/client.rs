@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mqtt_client::{
-    Answer, ClientEvent, CommandError, Core, Error, EventsId, Failure, Interest, Message,
-    StreamEnd, StreamId, packets,
+    Answer, ClientEvent, CommandError, Core, Error, EventsId, Failure, Interest, Locked, Message,
+    StreamEnd, StreamId, TakeWakes, packets,
 };
 use mqtt_proto::{
     Auth, ByteString, Disconnect, QoS, ReasonCode, SubscribeProperties, Subscription, TopicFilter,
@@ -86,51 +86,6 @@ pub(crate) struct Shared {
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// The client, locked. Its core defers wake-ups ([`Core::defer_wakes`]); this guard wakes
-/// them once it has released the lock, so that a thread woken by them (one waiting for its
-/// PUBACK, the loop with a command to send) does not find the lock still held and sleep on it
-/// until it is released.
-pub(crate) struct InnerGuard<'a>(Option<MutexGuard<'a, Inner>>);
-
-impl<'a> InnerGuard<'a> {
-    /// The lock itself, for a condition variable to wait on: what the core woke is woken
-    /// first (the lock is held; the waiter is about to release it).
-    fn into_mutex_guard(mut self) -> MutexGuard<'a, Inner> {
-        let mut guard = self.0.take().expect("held until dropped");
-        for waker in guard.core.take_wakes() {
-            waker.wake();
-        }
-        guard
-    }
-}
-
-impl std::ops::Deref for InnerGuard<'_> {
-    type Target = Inner;
-
-    fn deref(&self) -> &Inner {
-        self.0.as_deref().expect("held until dropped")
-    }
-}
-
-impl std::ops::DerefMut for InnerGuard<'_> {
-    fn deref_mut(&mut self) -> &mut Inner {
-        self.0.as_deref_mut().expect("held until dropped")
-    }
-}
-
-impl Drop for InnerGuard<'_> {
-    fn drop(&mut self) {
-        let Some(mut guard) = self.0.take() else {
-            return;
-        };
-        let wakes = guard.core.take_wakes();
-        drop(guard);
-        for waker in wakes {
-            waker.wake();
-        }
-    }
-}
-
 /// A [`Waker`] that wakes every thread waiting on the condition variable.
 struct Notify(Arc<Condvar>);
 
@@ -190,11 +145,16 @@ pub(crate) struct Inner {
     pub(crate) stop: bool,
 }
 
+impl TakeWakes for Inner {
+    fn take_wakes(&mut self) -> Vec<Waker> {
+        self.core.take_wakes()
+    }
+}
+
 impl Shared {
-    pub(crate) fn lock(&self) -> InnerGuard<'_> {
-        InnerGuard(Some(
-            self.inner.lock().unwrap_or_else(PoisonError::into_inner),
-        ))
+    /// The client, locked: what its core wakes is woken once the lock is released.
+    pub(crate) fn lock(&self) -> Locked<'_, Inner> {
+        Locked::lock(&self.inner)
     }
 
     /// Now, on the core's clock.
@@ -251,8 +211,12 @@ impl Shared {
 
     /// Releases the lock until the core signals a change (or `timeout` passes), then takes it
     /// again.
-    fn wait_changed<'a>(&self, inner: InnerGuard<'a>, timeout: Option<Duration>) -> InnerGuard<'a> {
-        let guard = inner.into_mutex_guard();
+    fn wait_changed<'a>(
+        &self,
+        inner: Locked<'a, Inner>,
+        timeout: Option<Duration>,
+    ) -> Locked<'a, Inner> {
+        let guard = inner.into_guard();
         let guard = match timeout {
             Some(left) => {
                 self.changed
@@ -265,7 +229,7 @@ impl Shared {
                 .wait(guard)
                 .unwrap_or_else(PoisonError::into_inner),
         };
-        InnerGuard(Some(guard))
+        Locked::from_guard(guard)
     }
 
     /// Waits until no thread holds the driver.
@@ -484,7 +448,7 @@ impl Client {
         let settings = mqtt_client::Settings::default();
         let mut core = Core::with_store(config, settings, fastrand::u64(..), Box::new(store));
         core.pause_delivery();
-        // Woken after the lock is released ([`InnerGuard`]).
+        // Woken after the lock is released ([`Locked`]).
         core.defer_wakes();
         let changed = Arc::new(Condvar::new());
         let inner = Inner {

@@ -105,6 +105,8 @@ mod client;
 #[cfg(feature = "std")]
 mod error;
 mod event;
+#[cfg(feature = "std")]
+mod locked;
 mod message;
 pub mod packets;
 mod proxy;
@@ -122,6 +124,8 @@ pub use crate::client::{Answer, AuthHandler, CommandError, Core, EventsId, Step}
 #[cfg(feature = "std")]
 pub use crate::error::{Detail, Error};
 pub use crate::event::{ClientEvent, End, Failure, StreamEnd};
+#[cfg(feature = "std")]
+pub use crate::locked::{Locked, TakeWakes};
 pub use crate::message::Message;
 pub use crate::proxy::{Proxy, ProxyError, ProxyHandshake, ProxyKind};
 pub use crate::read_room::ReadRoom;
